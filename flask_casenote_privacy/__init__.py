@@ -1,0 +1,20 @@
+"""flask-casenote-privacy: a privacy policy, executable in Flask."""
+
+from .errors import ConfigurationError, InvalidRequest
+from .extension import Privacy
+from .periods import Period, add_period, parse_period
+from .policy import Policy
+from .policy_file import PolicyError, check_policy, load_policy
+
+__all__ = [
+    "ConfigurationError",
+    "InvalidRequest",
+    "Period",
+    "Policy",
+    "PolicyError",
+    "Privacy",
+    "add_period",
+    "check_policy",
+    "load_policy",
+    "parse_period",
+]

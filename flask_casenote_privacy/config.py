@@ -1,0 +1,138 @@
+"""The ``PRIVACY_*`` configuration keys, their defaults, and their checks.
+
+Every key is documented in ``docs/configuration.md``; :func:`apply_defaults`
+sets each with ``setdefault`` so the host's values always win.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from .errors import ConfigurationError
+from .periods import PeriodError, zone
+from .policy import Policy
+from .policy_file import PolicyError, load_policy
+
+__all__ = ["DEFAULTS", "Settings", "apply_defaults", "read_settings"]
+
+MAIN_SQLITE = "privacy.sqlite"
+ARCHIVE_SQLITE = "privacy-archive.sqlite"
+
+DEFAULTS: dict[str, Any] = {
+    "PRIVACY_POLICY": "casenote",
+    "PRIVACY_DATABASE_URI": None,  # None: sqlite file in the instance folder
+    "PRIVACY_ARCHIVE_DATABASE_URI": None,  # None: a second sqlite file there
+    "PRIVACY_TIMEZONE": None,  # None: the policy's time zone (casenote: Asia/Seoul)
+    "PRIVACY_URL_PREFIX": "/privacy",
+    "PRIVACY_AUTO_UPGRADE": False,
+    "PRIVACY_ENGINE_OPTIONS": {},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The checked configuration of one app."""
+
+    policy: Policy
+    database_url: URL
+    archive_database_url: URL
+    timezone: str
+    url_prefix: str
+    auto_upgrade: bool
+    engine_options: dict[str, Any]
+
+
+def apply_defaults(app: Flask) -> None:
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, dict(value) if isinstance(value, dict) else value)
+
+
+def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
+    """Check the app's configuration; raise :class:`ConfigurationError` naming the key."""
+    config = app.config
+    if not config.get("SECRET_KEY"):
+        raise ConfigurationError(
+            "SECRET_KEY",
+            "flask-casenote-privacy signs consent cookies and withdrawal links with the app's "
+            "SECRET_KEY; set app.config['SECRET_KEY'] to a long random value",
+        )
+    source = policy if policy is not None else config["PRIVACY_POLICY"]
+    if isinstance(source, Policy):
+        loaded = source
+    else:
+        try:
+            loaded = load_policy(source)
+        except PolicyError as exc:
+            raise ConfigurationError("PRIVACY_POLICY", str(exc)) from exc
+
+    main = _database_url(app, "PRIVACY_DATABASE_URI", MAIN_SQLITE)
+    archive = _database_url(app, "PRIVACY_ARCHIVE_DATABASE_URI", ARCHIVE_SQLITE)
+    if same_database(main, archive):
+        raise ConfigurationError(
+            "PRIVACY_ARCHIVE_DATABASE_URI",
+            "the archive must be a separate database (policy section 5, PIPA Art. 21(3)); "
+            f"it points at the same database as PRIVACY_DATABASE_URI ({main.render_as_string()})",
+        )
+
+    tz_name = config["PRIVACY_TIMEZONE"] or loaded.timezone
+    try:
+        zone(tz_name)
+    except PeriodError as exc:
+        raise ConfigurationError("PRIVACY_TIMEZONE", str(exc)) from exc
+    if tz_name != loaded.timezone:
+        from dataclasses import replace
+
+        loaded = replace(loaded, timezone=tz_name)
+
+    prefix = config["PRIVACY_URL_PREFIX"]
+    if not isinstance(prefix, str) or not prefix.startswith("/") or prefix.endswith("/"):
+        raise ConfigurationError(
+            "PRIVACY_URL_PREFIX", f"{prefix!r} must start with '/' and not end with one, e.g. '/privacy'"
+        )
+    options = config["PRIVACY_ENGINE_OPTIONS"]
+    if not isinstance(options, dict):
+        raise ConfigurationError("PRIVACY_ENGINE_OPTIONS", "must be a dict of create_engine() arguments")
+    return Settings(
+        policy=loaded,
+        database_url=main,
+        archive_database_url=archive,
+        timezone=tz_name,
+        url_prefix=prefix,
+        auto_upgrade=bool(config["PRIVACY_AUTO_UPGRADE"]),
+        engine_options=options,
+    )
+
+
+def _database_url(app: Flask, key: str, default_file: str) -> URL:
+    raw = app.config[key]
+    if raw is None:
+        os.makedirs(app.instance_path, exist_ok=True)
+        return URL.create("sqlite", database=os.path.join(app.instance_path, default_file))
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigurationError(key, f"{raw!r} is not a SQLAlchemy database URL ({exc})") from exc
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = url.database
+        if not os.path.isabs(path):
+            # Relative SQLite paths live in the instance folder, as in Flask-SQLAlchemy.
+            os.makedirs(app.instance_path, exist_ok=True)
+            url = url.set(database=os.path.join(app.instance_path, path))
+    return url
+
+
+def same_database(a: URL, b: URL) -> bool:
+    """Whether two URLs name the same database (driver and credentials aside)."""
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        if not a.database or a.database == ":memory:" or not b.database or b.database == ":memory:":
+            return False
+        return os.path.realpath(a.database) == os.path.realpath(b.database)
+    return (a.host or "localhost", a.port, a.database) == (b.host or "localhost", b.port, b.database)

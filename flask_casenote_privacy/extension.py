@@ -1,0 +1,155 @@
+"""The ``Privacy`` Flask extension: configuration, wiring, and per-app state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+from flask import Flask, current_app, has_app_context
+
+from . import migrate
+from .config import Settings, apply_defaults, read_settings
+from .db import Databases
+from .periods import add_period
+from .policy import Policy
+from .store import record_policy_version
+
+__all__ = ["Privacy"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _AppState:
+    """What the extension knows about one app."""
+
+    def __init__(self, app: Flask, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.databases = Databases(
+            settings.database_url, settings.archive_database_url, settings.engine_options
+        )
+
+
+class Privacy:
+    """Make the app's privacy policy executable.
+
+    >>> app = Flask(__name__)
+    >>> app.config["SECRET_KEY"] = "change me"
+    >>> privacy = Privacy(app)            # or Privacy(), then privacy.init_app(app)
+    >>> app.extensions["privacy"] is privacy
+    True
+
+    ``policy`` (a preset name, a path or a :class:`Policy`) beats
+    ``PRIVACY_POLICY``; ``clock`` returns the current time as an aware
+    datetime, so retention can be tested across years without sleeping.
+    """
+
+    def __init__(
+        self, app: Flask | None = None, *, policy: Policy | str | None = None, clock: Clock | None = None
+    ) -> None:
+        self._policy_arg = policy
+        self.clock: Clock = clock or system_clock
+        self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
+        self._subject_loader: Callable[[], str | None] | None = None
+        self._officer_loader: Callable[[], bool] | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Check the configuration, then register the blueprint and the CLI."""
+        if "privacy" in app.extensions:
+            raise RuntimeError(
+                "flask-casenote-privacy is already initialised on this app; call "
+                "Privacy(app) or privacy.init_app(app) once per app"
+            )
+        apply_defaults(app)
+        settings = read_settings(app, self._policy_arg)
+        state = _AppState(app, settings)
+        self._states[app] = state
+        app.extensions["privacy"] = self
+
+        from .cli import privacy_cli
+        from .views import create_blueprint
+
+        app.register_blueprint(create_blueprint(self), url_prefix=settings.url_prefix)
+        app.cli.add_command(privacy_cli)
+        if settings.auto_upgrade:
+            with app.app_context():
+                self.upgrade()
+
+    # -- per-app state ---------------------------------------------------------
+    def _state(self) -> _AppState:
+        if has_app_context():
+            try:
+                return self._states[current_app._get_current_object()]  # type: ignore[attr-defined]
+            except KeyError:
+                raise RuntimeError("this app has not been initialised with privacy.init_app(app)") from None
+        if len(self._states) == 1:
+            return next(iter(self._states.values()))
+        raise RuntimeError("working outside of an application context; use `with app.app_context():`")
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force for the current app."""
+        return self._state().settings.policy
+
+    @property
+    def settings(self) -> Settings:
+        return self._state().settings
+
+    @property
+    def databases(self) -> Databases:
+        return self._state().databases
+
+    # -- time ------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The current instant from the injected clock, aware and in UTC."""
+        value = self.clock()
+        if value.tzinfo is None:
+            raise RuntimeError("the privacy clock must return an aware datetime (tzinfo set)")
+        return value.astimezone(timezone.utc)
+
+    def expires_at(self, retention_class: str, start: datetime) -> datetime | None:
+        """When a record of ``retention_class`` made at ``start`` expires, in the
+        policy's time zone; ``None`` for a class kept until withdrawal."""
+        period = self.policy.retention_class(retention_class).period
+        return None if period is None else add_period(start, period, self.policy.tz)
+
+    # -- loaders ---------------------------------------------------------------
+    def subject_loader(self, func: F) -> F:
+        """Register the function that says who the data subject of a request is."""
+        self._subject_loader = func
+        return func
+
+    def officer_loader(self, func: F) -> F:
+        """Register the function that says whether a request may use the officer pages."""
+        self._officer_loader = func
+        return func
+
+    def current_subject(self) -> str | None:
+        if self._subject_loader is None:
+            return None
+        subject = self._subject_loader()
+        return None if subject is None else str(subject)
+
+    def is_officer(self) -> bool:
+        return bool(self._officer_loader and self._officer_loader())
+
+    # -- schema ----------------------------------------------------------------
+    def upgrade(self) -> list[migrate.UpgradeResult]:
+        """Create or upgrade both databases and record the policy text in force."""
+        dbs = self.databases
+        results = [
+            migrate.upgrade_database(dbs.main, "main"),
+            migrate.upgrade_database(dbs.archive, "archive"),
+        ]
+        with dbs.main.begin() as conn:
+            record_policy_version(conn, self.policy, self.now())
+        return results

@@ -1,0 +1,139 @@
+"""Words of the user interface in the policy's languages (Korean first, English).
+
+Texts of the policy itself come from the policy file; these are the labels and
+connecting phrases around them.
+"""
+
+from __future__ import annotations
+
+from .periods import Period
+
+__all__ = ["basis_label", "josa", "kind_label", "period_label", "ui"]
+
+_UI: dict[str, dict[str, str]] = {
+    "policy_title": {"ko": "개인정보 처리방침", "en": "Privacy Policy"},
+    "s1": {"ko": "수집하는 개인정보", "en": "Personal information collected"},
+    "s2": {"ko": "수집한 개인정보의 이용", "en": "Use of collected personal information"},
+    "s3": {
+        "ko": "개인정보처리의 위탁 및 개인정보의 제3자 제공",
+        "en": "Outsourcing of processing and provision to third parties",
+    },
+    "s4": {"ko": "개인정보 보유 및 이용기간", "en": "Retention and use period"},
+    "s5": {"ko": "개인정보의 파기 절차 및 방법", "en": "Destruction procedure and method"},
+    "s6": {"ko": "이용자의 권리와 그 행사방법", "en": "Users' rights and how to exercise them"},
+    "s7": {"ko": "개인정보 보호책임자 안내", "en": "Privacy officer"},
+    "s8": {"ko": "쿠키의 설치·운영 및 거부", "en": "Cookies: installation, operation and refusal"},
+    "item": {"ko": "항목", "en": "Item"},
+    "when": {"ko": "수집 시점", "en": "Collected"},
+    "required": {"ko": "필수", "en": "required"},
+    "optional": {"ko": "선택", "en": "optional"},
+    "purposes": {"ko": "이용 목적", "en": "Purposes"},
+    "retention": {"ko": "보유기간", "en": "Retention"},
+    "collection.signup": {"ko": "회원가입 시", "en": "at sign-up"},
+    "collection.usage": {"ko": "서비스 이용 과정에서 생성", "en": "generated while the service is used"},
+    "collection.payment": {
+        "ko": "유료 서비스 결제 시 (결제대행사에 직접 제공, 회사는 보관하지 않음)",
+        "en": "at payment (given to the payment agent; the Company does not keep it)",
+    },
+    "basis": {"ko": "법적 근거", "en": "Legal basis"},
+    "needs_consent": {
+        "ko": "선택 동의 (동의한 경우에만 처리)",
+        "en": "optional consent (processed only once granted)",
+    },
+    "gpc": {
+        "ko": "Global Privacy Control(Sec-GPC) 신호를 보내는 브라우저는 이 목적을 거부한 것으로 봅니다.",
+        "en": "A browser sending the Global Privacy Control signal (Sec-GPC)"
+        " is treated as refusing this purpose.",
+    },
+    "items_used": {"ko": "처리 항목", "en": "Items processed"},
+    "recipient": {"ko": "받는 자", "en": "Recipient"},
+    "task": {"ko": "업무 내용", "en": "Task"},
+    "kind": {"ko": "구분", "en": "Kind"},
+    "items": {"ko": "제공 항목", "en": "Items"},
+    "record": {"ko": "기록", "en": "Record"},
+    "statute": {"ko": "보존근거", "en": "Legal basis"},
+    "period": {"ko": "보존기간", "en": "Period"},
+    "procedure": {"ko": "파기절차", "en": "Procedure"},
+    "method": {"ko": "파기방법", "en": "Method"},
+    "name": {"ko": "이름", "en": "Name"},
+    "email": {"ko": "이메일", "en": "Email"},
+    "phone": {"ko": "전화", "en": "Phone"},
+    "version": {"ko": "버전", "en": "Version"},
+    "effective": {"ko": "시행일", "en": "Effective from"},
+    "language": {"ko": "English", "en": "한국어"},
+    "manage_consent": {"ko": "동의 관리 페이지", "en": "consent page"},
+}
+
+_BASES = {
+    "consent": {"ko": "정보주체의 동의", "en": "the data subject's consent"},
+    "contract": {"ko": "계약의 체결·이행", "en": "entering into or performing a contract"},
+    "legal_obligation": {"ko": "법령상 의무의 준수", "en": "compliance with a legal obligation"},
+    "legitimate_interest": {
+        "ko": "개인정보처리자의 정당한 이익",
+        "en": "the controller's legitimate interest",
+    },
+}
+_KINDS = {
+    "outsourcing": {"ko": "개인정보 처리위탁", "en": "outsourcing of processing"},
+    "provision": {"ko": "개인정보 제3자 제공", "en": "provision to a third party"},
+}
+_UNITS = {
+    "ko": {
+        "years": "년",
+        "months": "개월",
+        "weeks": "주",
+        "days": "일",
+        "hours": "시간",
+        "minutes": "분",
+        "seconds": "초",
+    },
+    "en": {
+        "years": "year",
+        "months": "month",
+        "weeks": "week",
+        "days": "day",
+        "hours": "hour",
+        "minutes": "minute",
+        "seconds": "second",
+    },
+}
+
+
+def ui(key: str, lang: str) -> str:
+    """A UI phrase in ``lang`` (English when the language has no translation)."""
+    texts = _UI[key]
+    return texts.get(lang) or texts["en"]
+
+
+def basis_label(basis: str, lang: str) -> str:
+    return _BASES[basis].get(lang) or _BASES[basis]["en"]
+
+
+def kind_label(kind: str, lang: str) -> str:
+    return _KINDS[kind].get(lang) or _KINDS[kind]["en"]
+
+
+def period_label(period: Period | None, lang: str) -> str:
+    """``P5Y`` -> "5년" / "5 years"; ``None`` -> until withdrawal."""
+    if period is None:
+        return (
+            "회원 탈퇴(동의 철회) 시까지" if lang == "ko" else "until membership ends (consent is withdrawn)"
+        )
+    if lang == "ko":
+        return " ".join(f"{n}{_UNITS['ko'][unit]}" for unit, n in period.parts())
+    units = _UNITS["en"]
+    return ", ".join(f"{n} {units[unit]}{'' if n == 1 else 's'}" for unit, n in period.parts())
+
+
+def josa(word: str, pair: str) -> str:
+    """The Korean particle that fits after ``word``: ``josa("이름", "과/와")`` -> "과".
+
+    ``pair`` is "after a final consonant/after a vowel" ("을/를", "이/가",
+    "은/는", "과/와"); a word not ending in Hangul gets both, e.g. "을(를)".
+    """
+    with_batchim, without = pair.split("/")
+    last = word.rstrip()[-1:] or " "
+    code = ord(last) - 0xAC00
+    if not 0 <= code <= 11171:
+        return f"{with_batchim}({without})"
+    return with_batchim if code % 28 else without
