@@ -6,6 +6,8 @@ connecting phrases around them.
 
 from __future__ import annotations
 
+import re
+
 from .periods import Period
 
 __all__ = ["basis_label", "josa", "kind_label", "period_label", "ui"]
@@ -132,6 +134,8 @@ def josa(word: str, pair: str) -> str:
     "은/는", "과/와"); a word not ending in Hangul gets both, e.g. "을(를)".
     """
     with_batchim, without = pair.split("/")
+    # The particle follows the word, not a trailing aside: "신용카드 결제 (결제대행)" -> "를".
+    word = re.sub(r"\s*\([^()]*\)\s*$", "", word) or word
     last = word.rstrip()[-1:] or " "
     code = ord(last) - 0xAC00
     if not 0 <= code <= 11171:

@@ -24,9 +24,11 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         if not words:
             return ""
         if lang == "ko":
-            head = "".join(f"{w}{i18n.josa(w, '과/와')} " for w in words[:-2])
-            if len(words) >= 2:
-                head += f"{words[-2]}{i18n.josa(words[-2], '과/와')} "
+            # The seed's style: "이름과 이메일 주소를", but "IP 주소, 쿠키, 서비스 이용 기록, 기기정보가".
+            if len(words) == 2:
+                head = f"{words[0]}{i18n.josa(words[0], '과/와')} "
+            else:
+                head = "".join(f"{w}, " for w in words[:-1])
             last = words[-1]
             return head + last + (i18n.josa(last, particle) if particle else "")
         return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -84,7 +86,7 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         }
         for r in policy.retention
     ]
-    cookie_purposes = [c for c, p in zip(purposes, policy.purposes) if "cookie" in p.items]
+    cookie_purposes = [c for c, p in zip(purposes, policy.purposes, strict=True) if "cookie" in p.items]
     officer = policy.officer
     return {
         "lang": lang,

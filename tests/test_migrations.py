@@ -1,0 +1,95 @@
+"""Both databases are created and upgraded by the shipped Alembic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from flask import Flask
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import URL
+
+from flask_casenote_privacy import archive, store
+from flask_casenote_privacy.migrate import VERSION_TABLE, current_revision, head_revision
+
+
+def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL]
+) -> None:
+    main, archive_url = database_urls
+    app = make_app(upgrade=False, PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
+    runner = app.test_cli_runner()
+    privacy = app.extensions["privacy"]
+
+    first = runner.invoke(args=["privacy", "db", "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert f"main database" in first.output and "empty -> main_0001" in first.output
+    assert "archive database" in first.output and "empty -> archive_0001" in first.output
+
+    second = runner.invoke(args=["privacy", "db", "upgrade"])
+    assert second.exit_code == 0, second.output
+    assert "at main_0001" in second.output and "at archive_0001" in second.output
+
+    with app.app_context():
+        assert current_revision(privacy.databases.main) == head_revision("main")
+        assert current_revision(privacy.databases.archive) == head_revision("archive")
+        with privacy.databases.main.connect() as conn:
+            rows = conn.execute(select(func.count()).select_from(store.policy_versions)).scalar_one()
+        assert rows == 1  # the policy text is recorded once, not once per upgrade
+
+
+def test_migrated_schema_matches_the_table_definitions(backend_app: Flask) -> None:
+    privacy = backend_app.extensions["privacy"]
+    with backend_app.app_context():
+        for engine, metadata in ((privacy.databases.main, store.metadata), (privacy.databases.archive, archive.metadata)):
+            with engine.connect() as conn:
+                context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+                diff = [d for d in compare_metadata(context, metadata) if not _is_version_table(d)]
+            assert diff == []
+
+
+def _is_version_table(diff: object) -> bool:
+    return isinstance(diff, tuple) and getattr(diff[1], "name", None) == VERSION_TABLE
+
+
+def test_own_version_table_leaves_the_hosts_alembic_history_alone(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL]
+) -> None:
+    main, archive_url = database_urls
+    engine = create_engine(main)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('host_rev_42')"))
+    make_app(PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "host_rev_42"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "main_0001"
+    names = set(inspect(engine).get_table_names())
+    assert {"privacy_policy_version", VERSION_TABLE, "alembic_version"} <= names
+    engine.dispose()
+
+
+def test_a_changed_policy_text_is_recorded_as_a_new_version(
+    make_app: Callable[..., Flask], tmp_path, database_urls: tuple[URL, URL]  # type: ignore[no-untyped-def]
+) -> None:
+    from importlib import resources
+
+    main, archive_url = database_urls
+    make_app(PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
+    preset = (resources.files("flask_casenote_privacy") / "presets" / "casenote.toml").read_text("utf-8")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(preset.replace('version = "2026-11-28"', 'version = "2027-01-01"'), encoding="utf-8")
+    app = make_app(PRIVACY_POLICY=str(changed), PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
+    with app.app_context(), app.extensions["privacy"].databases.main.connect() as conn:
+        versions = conn.execute(select(store.policy_versions.c.version).order_by(store.policy_versions.c.id)).scalars()
+        assert list(versions) == ["2026-11-28", "2027-01-01"]
+
+
+def test_auto_upgrade_creates_the_tables_at_init(make_app: Callable[..., Flask], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(upgrade=False, PRIVACY_AUTO_UPGRADE=True)
+    engine = create_engine(f"sqlite:///{tmp_path / 'instance' / 'privacy.sqlite'}")
+    assert "privacy_policy_version" in inspect(engine).get_table_names()
+    engine.dispose()
+    assert (tmp_path / "instance" / "privacy-archive.sqlite").exists()
+    assert app.extensions["privacy"]
