@@ -32,6 +32,25 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_URL_PREFIX": "/privacy",
     "PRIVACY_AUTO_UPGRADE": False,
     "PRIVACY_ENGINE_OPTIONS": {},
+    # consent
+    "PRIVACY_CSRF": True,
+    "PRIVACY_CONSENT_COOKIE_NAME": "privacy_consent",
+    "PRIVACY_CONSENT_COOKIE_MAX_AGE": 365 * 24 * 3600,
+    # capture
+    "PRIVACY_CAPTURE": True,
+    "PRIVACY_CAPTURE_RETENTION": "access_log",
+    "PRIVACY_CAPTURE_EXCLUDE": [],
+    "PRIVACY_CAPTURE_QUERY_PARAMS": [],
+    "PRIVACY_CAPTURE_COOKIES": [],
+    "PRIVACY_TRUSTED_PROXIES": 0,
+    "PRIVACY_LOG_ACCESS": True,
+    "PRIVACY_LOG_FIELD_ITEMS": {},
+    # the writer
+    "PRIVACY_CAPTURE_SYNC": False,
+    "PRIVACY_WRITER_BATCH_SIZE": 500,
+    "PRIVACY_WRITER_QUEUE_SIZE": 10_000,
+    "PRIVACY_WRITER_RETRY_SECONDS": 5.0,
+    "PRIVACY_SPOOL_DIR": None,  # None: <instance folder>/privacy-spool
 }
 
 
@@ -46,11 +65,13 @@ class Settings:
     url_prefix: str
     auto_upgrade: bool
     engine_options: dict[str, Any]
+    capture_retention: str
+    csrf: bool
 
 
 def apply_defaults(app: Flask) -> None:
     for key, value in DEFAULTS.items():
-        app.config.setdefault(key, dict(value) if isinstance(value, dict) else value)
+        app.config.setdefault(key, value.copy() if isinstance(value, (dict, list)) else value)
 
 
 def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
@@ -95,6 +116,7 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         raise ConfigurationError(
             "PRIVACY_URL_PREFIX", f"{prefix!r} must start with '/' and not end with one, e.g. '/privacy'"
         )
+    _check_capture(config, loaded)
     options = config["PRIVACY_ENGINE_OPTIONS"]
     if not isinstance(options, dict):
         raise ConfigurationError("PRIVACY_ENGINE_OPTIONS", "must be a dict of create_engine() arguments")
@@ -106,7 +128,43 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         url_prefix=prefix,
         auto_upgrade=bool(config["PRIVACY_AUTO_UPGRADE"]),
         engine_options=options,
+        capture_retention=config["PRIVACY_CAPTURE_RETENTION"],
+        csrf=bool(config["PRIVACY_CSRF"]),
     )
+
+
+def _check_capture(config: Any, policy: Policy) -> None:
+    """The capture and writer keys: a clear error now rather than a 500 later."""
+    retention = config["PRIVACY_CAPTURE_RETENTION"]
+    if retention not in {r.id for r in policy.retention}:
+        raise ConfigurationError(
+            "PRIVACY_CAPTURE_RETENTION", f"{retention!r} is not a retention class of the policy"
+        )
+    if policy.retention_class(retention).period is None:
+        raise ConfigurationError(
+            "PRIVACY_CAPTURE_RETENTION", f"{retention!r} has no period; access logs need one"
+        )
+    for key in ("PRIVACY_TRUSTED_PROXIES",):
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigurationError(key, f"{value!r} must be a whole number of proxy hops (0 or more)")
+    for key in ("PRIVACY_WRITER_BATCH_SIZE", "PRIVACY_WRITER_QUEUE_SIZE", "PRIVACY_CONSENT_COOKIE_MAX_AGE"):
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigurationError(key, f"{value!r} must be a positive whole number")
+    for key in ("PRIVACY_CAPTURE_EXCLUDE", "PRIVACY_CAPTURE_QUERY_PARAMS", "PRIVACY_CAPTURE_COOKIES"):
+        value = config[key]
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise ConfigurationError(key, f"{value!r} must be a list of strings")
+    items = {i.id for i in policy.items}
+    fields = config["PRIVACY_LOG_FIELD_ITEMS"]
+    if not isinstance(fields, dict):
+        raise ConfigurationError("PRIVACY_LOG_FIELD_ITEMS", "must be a dict of log field name -> item id")
+    unknown = sorted(v for v in fields.values() if v not in items)
+    if unknown:
+        raise ConfigurationError(
+            "PRIVACY_LOG_FIELD_ITEMS", f"unknown item id(s) {unknown}; the policy declares {sorted(items)}"
+        )
 
 
 def _database_url(app: Flask, key: str, default_file: str) -> URL:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import weakref
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -10,11 +13,15 @@ from weakref import WeakKeyDictionary
 from flask import Flask, current_app, has_app_context
 
 from . import migrate
+from .capture import Capture
 from .config import Settings, apply_defaults, read_settings
+from .consent import ConsentCookie
+from .context import FIELD_ITEMS
 from .db import Databases
 from .periods import add_period
 from .policy import Policy
 from .store import record_policy_version
+from .writer import AccessLogWriter
 
 __all__ = ["Privacy"]
 
@@ -29,12 +36,55 @@ def system_clock() -> datetime:
 class _AppState:
     """What the extension knows about one app."""
 
-    def __init__(self, app: Flask, settings: Settings) -> None:
-        self.app = app
+    def __init__(self, privacy: Privacy, app: Flask, settings: Settings) -> None:
+        config = app.config
+        policy = settings.policy
         self.settings = settings
         self.databases = Databases(
             settings.database_url, settings.archive_database_url, settings.engine_options
         )
+        self.no_consent_purposes = frozenset(p.id for p in policy.purposes if not p.needs_consent)
+        self.always_allowed_items = privacy_items(policy, self.no_consent_purposes)
+        self.field_items = {**FIELD_ITEMS, **config["PRIVACY_LOG_FIELD_ITEMS"]}
+        self.consent_cookie = ConsentCookie(
+            config["SECRET_KEY"],
+            config["PRIVACY_CONSENT_COOKIE_NAME"],
+            config["PRIVACY_CONSENT_COOKIE_MAX_AGE"],
+        )
+        spool = config["PRIVACY_SPOOL_DIR"] or os.path.join(app.instance_path, "privacy-spool")
+        self.writer = AccessLogWriter(
+            lambda: self.databases.main,
+            spool,
+            batch_size=config["PRIVACY_WRITER_BATCH_SIZE"],
+            queue_size=config["PRIVACY_WRITER_QUEUE_SIZE"],
+            synchronous=bool(config["PRIVACY_CAPTURE_SYNC"]),
+            retry_seconds=float(config["PRIVACY_WRITER_RETRY_SECONDS"]),
+        )
+        self.capture = Capture(privacy, app) if config["PRIVACY_CAPTURE"] else None
+
+    def after_fork_in_child(self) -> None:
+        # Connections are the parent's; the child opens its own (SQLAlchemy's advice).
+        self.databases.main.dispose(close=False)
+        self.databases.archive.dispose(close=False)
+        self.writer.after_fork_in_child()
+
+    def close(self) -> None:
+        self.writer.flush(timeout=30)
+        self.databases.dispose()
+
+
+def privacy_items(policy: Policy, purposes: frozenset[str]) -> frozenset[str]:
+    return frozenset(item for p in policy.purposes if p.id in purposes for item in p.items)
+
+
+def _at_fork(states: WeakKeyDictionary[Flask, _AppState]) -> None:
+    for state in list(states.values()):
+        state.after_fork_in_child()
+
+
+def _at_exit(states: WeakKeyDictionary[Flask, _AppState]) -> None:
+    for state in list(states.values()):
+        state.writer.flush(timeout=30)
 
 
 class Privacy:
@@ -59,6 +109,11 @@ class Privacy:
         self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
         self._subject_loader: Callable[[], str | None] | None = None
         self._officer_loader: Callable[[], bool] | None = None
+        states = weakref.ref(self._states)
+        # A forking server (gunicorn) copies this process: each child gets its own
+        # connections and writer thread; every process flushes its events at exit.
+        os.register_at_fork(after_in_child=lambda: _at_fork(s) if (s := states()) is not None else None)
+        atexit.register(lambda: _at_exit(s) if (s := states()) is not None else None)
         if app is not None:
             self.init_app(app)
 
@@ -71,9 +126,12 @@ class Privacy:
             )
         apply_defaults(app)
         settings = read_settings(app, self._policy_arg)
-        state = _AppState(app, settings)
+        state = _AppState(self, app, settings)
         self._states[app] = state
         app.extensions["privacy"] = self
+        if state.capture is not None:
+            app.before_request(state.capture.before_request)
+            app.after_request(state.capture.after_request)
 
         from .cli import privacy_cli
         from .views import create_blueprint
@@ -107,6 +165,41 @@ class Privacy:
     @property
     def databases(self) -> Databases:
         return self._state().databases
+
+    # -- consent and capture -----------------------------------------------------
+    @property
+    def writer(self) -> AccessLogWriter:
+        return self._state().writer
+
+    @property
+    def consent_cookie(self) -> ConsentCookie:
+        return self._state().consent_cookie
+
+    @property
+    def no_consent_purposes(self) -> frozenset[str]:
+        """Purposes whose basis needs no consent: always active."""
+        return self._state().no_consent_purposes
+
+    @property
+    def always_allowed_items(self) -> frozenset[str]:
+        """Items of the purposes that need no consent (what is captured for everyone)."""
+        return self._state().always_allowed_items
+
+    @property
+    def field_items(self) -> dict[str, str]:
+        """Log/event field name -> policy item id (``PRIVACY_LOG_FIELD_ITEMS`` extends it)."""
+        return self._state().field_items
+
+    def items_of(self, purposes: frozenset[str]) -> frozenset[str]:
+        return privacy_items(self.policy, purposes)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until every event captured so far is durable (database or spool).
+
+        Returns False if ``timeout`` seconds passed first. Tests and benchmarks
+        call it; an app never has to (events are flushed at exit too).
+        """
+        return self._state().writer.flush(timeout)
 
     # -- time ------------------------------------------------------------------
     def now(self) -> datetime:

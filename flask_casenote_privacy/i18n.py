@@ -64,6 +64,19 @@ _UI: dict[str, dict[str, str]] = {
     "effective": {"ko": "시행일", "en": "Effective from"},
     "language": {"ko": "English", "en": "한국어"},
     "manage_consent": {"ko": "동의 관리 페이지", "en": "consent page"},
+    "consent_title": {"ko": "선택 동의 관리", "en": "Your optional consents"},
+    "consent_intro": {
+        "ko": "아래 목적은 동의한 경우에만 개인정보를 처리하며, 언제든지 철회할 수 있습니다.",
+        "en": "The purposes below process personal data only with your consent, which you can withdraw at any time.",
+    },
+    "consent_saved": {"ko": "동의 설정을 저장했습니다.", "en": "Your choices are saved."},
+    "consent_save": {"ko": "선택 저장", "en": "Save my choices"},
+    "consent_accept_all": {"ko": "모두 동의", "en": "Accept all"},
+    "consent_decline_all": {"ko": "모두 거부", "en": "Decline all"},
+    "gpc_active": {
+        "ko": "브라우저가 Global Privacy Control 신호를 보내고 있습니다.",
+        "en": "Your browser sends the Global Privacy Control signal.",
+    },
 }
 
 _BASES = {

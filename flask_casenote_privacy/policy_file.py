@@ -205,11 +205,17 @@ class _Reader:
             entry = self.table(where, entry, allowed | {"id"}, required | {"id"})
             if "id" in entry:
                 self.string(f"{where}.id", entry["id"], pattern=_ID, hint=" (use lower_snake_case)")
-                if entry["id"] in seen:
-                    self.problem(where, f"duplicate id {entry['id']!r}")
-                seen.add(entry["id"])
+                if isinstance(entry["id"], str):  # a non-string id is already reported above
+                    if entry["id"] in seen:
+                        self.problem(where, f"duplicate id {entry['id']!r}")
+                    seen.add(entry["id"])
             if entry:
-                built.append(build(where, entry))
+                # An entry without a usable id (already reported) still gets its fields
+                # checked, but stays out of the cross-checks.
+                has_id = isinstance(entry.get("id"), str)
+                value = build(where, entry if has_id else {**entry, "id": ""})
+                if has_id:
+                    built.append(value)
         return tuple(built)
 
     # -- sections --------------------------------------------------------
@@ -247,10 +253,13 @@ class _Reader:
             if not _DATE.match(effective):
                 self.problem("effective_date", f"{effective!r} is not a date (YYYY-MM-DD)")
         tz_name = data.get("timezone", "Asia/Seoul")
-        try:
-            zone(tz_name if isinstance(tz_name, str) else "")
-        except PeriodError as exc:
-            self.problem("timezone", str(exc))
+        if not isinstance(tz_name, str):
+            self.problem("timezone", f"must be an IANA time zone name such as 'Asia/Seoul', not {tz_name!r}")
+        else:
+            try:
+                zone(tz_name)
+            except PeriodError as exc:
+                self.problem("timezone", str(exc))
 
         items = self.entries(
             "items",

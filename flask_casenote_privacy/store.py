@@ -9,13 +9,31 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from .db import UTCDateTime
 from .policy import Policy
 
-__all__ = ["metadata", "policy_versions", "record_policy_version"]
+__all__ = ["access_log", "consent_events", "metadata", "policy_versions", "record_policy_version"]
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; elsewhere the log needs 64 bits.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+SUBJECT = 191  # fits a unique index under MariaDB's utf8mb4 767-byte limit
 
 metadata = MetaData()
 
@@ -29,6 +47,47 @@ policy_versions = Table(
     Column("digest", String(64), nullable=False, unique=True),
     Column("document", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# Append-only consent ledger: the latest event per (subject, purpose) wins. It
+# proves who agreed to what, under which policy version, through which channel
+# and when; it holds no IP address (that would be personal data of its own).
+consent_events = Table(
+    "privacy_consent_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(SUBJECT), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("purpose_fingerprint", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_privacy_consent_event_subject", "subject", "purpose", "id"),
+)
+
+# One row per captured request, only with the fields consent allowed, tagged
+# with its retention class and expiry. event_id makes spool replays idempotent.
+access_log = Table(
+    "privacy_access_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), nullable=False, unique=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("retention", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("subject", String(SUBJECT), nullable=True, index=True),
+    Column("ip", String(45), nullable=True),
+    Column("method", String(16), nullable=True),
+    Column("path", String(2048), nullable=True),
+    Column("status", SmallInteger, nullable=True),
+    Column("duration_ms", Float, nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("device_family", String(64), nullable=True),
+    Column("os_family", String(64), nullable=True),
+    Column("browser_family", String(64), nullable=True),
+    Column("cookies", Text, nullable=True),
+    Column("purposes", String(255), nullable=False),
 )
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.routing import BuildError
+from wtforms.validators import ValidationError
 
+from . import i18n
+from .capture import cookie_grants, decide_request
+from .consent import record_consent, validate_choices
 from .errors import InvalidRequest
 from .render import policy_context
 
@@ -24,6 +29,13 @@ def _url(endpoint: str) -> str | None:
         return None
 
 
+def wants_json() -> bool:
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
 def create_blueprint(privacy: Privacy) -> Blueprint:
     """Build the blueprint for one ``init_app`` call (never at import time)."""
     bp = Blueprint("privacy", __name__, template_folder="templates")
@@ -37,6 +49,18 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
             )
         return lang
 
+    def check_csrf() -> None:
+        if not privacy.settings.csrf:
+            return
+        token = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+        try:
+            validate_csrf(token)
+        except ValidationError as exc:
+            raise InvalidRequest(
+                f"CSRF check failed: {exc}. Send the token from GET {url_for('privacy.consent')} "
+                "in the X-CSRF-Token header (JSON) or the csrf_token field (forms)."
+            ) from None
+
     @bp.get("/policy")
     def policy_page() -> str:
         """The policy people read, rendered from the policy file."""
@@ -47,14 +71,97 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
     def policy_json() -> Response:
         return jsonify(privacy.policy.to_dict())
 
+    @bp.route("/consent", methods=["GET", "POST"])
+    def consent() -> Any:
+        """Read or change the optional (consent-based) purposes."""
+        policy = privacy.policy
+        if request.method == "POST":
+            check_csrf()
+            choices = consent_choices(privacy)
+            subject = privacy.current_subject()
+            if subject is not None:
+                record_consent(
+                    privacy.databases.main, policy, subject, choices, channel="web", now=privacy.now()
+                )
+                cookie_value = None
+            else:
+                merged = {g.purpose: g.granted for g in cookie_grants(privacy)} | choices
+                cookie_value = privacy.consent_cookie.dumps(policy, merged)
+            state = decide_request(privacy, cookie_value)
+            response: Response
+            if wants_json():
+                response = jsonify(granted=sorted(state.granted), gpc=state.gpc)
+            else:
+                response = redirect(  # type: ignore[assignment]
+                    url_for("privacy.consent", lang=request.args.get("lang"), saved=1), 303
+                )
+            if cookie_value is not None:
+                cookie = privacy.consent_cookie
+                response.set_cookie(
+                    cookie.name,
+                    cookie_value,
+                    max_age=cookie.max_age,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=request.is_secure,
+                )
+            return response
+        state = decide_request(privacy)
+        purposes = [
+            {
+                "id": p.id,
+                "label": p.label.to_dict(),
+                "description": p.description.to_dict(),
+                "items": list(p.items),
+                "granted": p.id in state.granted,
+                "refused_by_gpc": state.gpc and p.honours_gpc,
+            }
+            for p in policy.consent_purposes
+        ]
+        csrf_token = generate_csrf() if privacy.settings.csrf else None
+        if wants_json():
+            return jsonify(
+                policy_version=policy.version,
+                purposes=purposes,
+                granted=sorted(state.granted),
+                gpc=state.gpc,
+                csrf_token=csrf_token,
+            )
+        lang = language()
+        return render_template(
+            "privacy/consent.html",
+            lang=lang,
+            purposes=purposes,
+            csrf_token=csrf_token,
+            gpc=state.gpc,
+            saved=request.args.get("saved") == "1",
+            ui=lambda key: i18n.ui(key, lang),
+            policy_url=url_for("privacy.policy_page", lang=lang),
+        )
+
     @bp.errorhandler(InvalidRequest)
     def invalid_request(error: InvalidRequest) -> Any:
-        if (
-            request.accept_mimetypes.best == "application/json"
-            or request.is_json
-            or request.path.endswith(".json")
-        ):
+        if wants_json() or request.path.endswith(".json"):
             return jsonify(error="bad_request", message=error.description), 400
         return error
 
     return bp
+
+
+def consent_choices(privacy: Privacy) -> dict[str, bool]:
+    """The choices of a consent POST (JSON or form); 400 listing every problem."""
+    policy = privacy.policy
+    if request.is_json:
+        body = request.get_json(silent=True)
+        raw = body.get("purposes") if isinstance(body, dict) else None
+    elif request.form.get("action") in ("accept_all", "decline_all"):
+        accept = request.form["action"] == "accept_all"
+        raw = {p.id: accept for p in policy.consent_purposes}
+    else:
+        ticked = set(request.form.getlist("purpose"))
+        raw = {p.id: p.id in ticked for p in policy.consent_purposes}
+        raw.update({pid: True for pid in ticked if pid not in raw})  # let validation name strays
+    choices, problems = validate_choices(policy, raw)
+    if problems:
+        raise InvalidRequest("; ".join(problems))
+    return choices

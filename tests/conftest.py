@@ -134,23 +134,22 @@ def clock() -> Clock:
 @pytest.fixture
 def make_app(tmp_path: Any, clock: Clock) -> Iterator[Callable[..., Flask]]:
     """Build an app with the extension; keyword arguments become config."""
-    made: list[Privacy] = []
+    made: list[Flask] = []
 
     def factory(*, upgrade: bool = True, privacy_kwargs: dict[str, Any] | None = None, **config: Any) -> Flask:
         app = Flask("testapp", instance_path=str(tmp_path / "instance"))
         app.config.update(TESTING=True, SECRET_KEY="test-secret-key")
         app.config.update(config)
         privacy = Privacy(app, clock=clock, **(privacy_kwargs or {}))
-        made.append(privacy)
+        made.append(app)  # keeps the app (and so its state) alive until teardown
         if upgrade:
             with app.app_context():
                 privacy.upgrade()
         return app
 
     yield factory
-    for privacy in made:
-        for state in privacy._states.values():
-            state.databases.dispose()
+    for app in made:
+        app.extensions["privacy"]._states[app].close()
 
 
 @pytest.fixture

@@ -1,0 +1,207 @@
+"""Who granted which purpose: the consent ledger, the signed consent cookie, Sec-GPC.
+
+Purposes whose basis is ``consent`` are off until granted. A signed-in subject's
+grants live in the append-only ledger (latest event wins); an anonymous
+visitor's in a signed cookie. A grant given when the purpose had other items
+no longer counts. Anything doubtful (tampered, expired, garbled) counts as no
+consent: fail closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Engine, and_, func, insert, select
+
+from .policy import Policy
+from .store import consent_events
+
+__all__ = [
+    "CONSENT_SALT",
+    "ConsentCookie",
+    "Grant",
+    "consent_history",
+    "in_force",
+    "ledger_grants",
+    "record_consent",
+    "validate_choices",
+]
+
+CONSENT_SALT = "privacy.consent"
+CHANNELS = ("web", "cookie", "officer", "api", "withdrawal")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One purpose's latest decision: granted or not, and for which items."""
+
+    purpose: str
+    granted: bool
+    fingerprint: str
+    policy_version: str
+    at: datetime
+
+
+def in_force(policy: Policy, grants: Iterable[Grant], gpc: bool) -> frozenset[str]:
+    """The consent-based purposes granted and still valid under ``policy``."""
+    result = set()
+    for grant in grants:
+        try:
+            purpose = policy.purpose(grant.purpose)
+        except KeyError:
+            continue  # a purpose the policy no longer has
+        if not (grant.granted and purpose.needs_consent):
+            continue
+        if grant.fingerprint != purpose.fingerprint:
+            continue  # given when the purpose used other items: ask again
+        if gpc and purpose.honours_gpc:
+            continue
+        result.add(purpose.id)
+    return frozenset(result)
+
+
+# -- the ledger (signed-in subjects) ---------------------------------------------
+def ledger_grants(engine: Engine, subject: str) -> list[Grant]:
+    """The latest event per purpose of ``subject``."""
+    latest = (
+        select(consent_events.c.purpose, func.max(consent_events.c.id).label("id"))
+        .where(consent_events.c.subject == subject)
+        .group_by(consent_events.c.purpose)
+        .subquery()
+    )
+    query = select(consent_events).join(
+        latest, and_(consent_events.c.id == latest.c.id, consent_events.c.purpose == latest.c.purpose)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        Grant(r["purpose"], r["granted"], r["purpose_fingerprint"], r["policy_version"], r["recorded_at"])
+        for r in rows
+    ]
+
+
+def record_consent(
+    engine: Engine,
+    policy: Policy,
+    subject: str,
+    choices: Mapping[str, bool],
+    *,
+    channel: str,
+    now: datetime,
+) -> None:
+    """Append one ledger event per choice, in one transaction."""
+    if not choices:
+        return
+    rows = [
+        {
+            "subject": subject,
+            "purpose": purpose_id,
+            "granted": bool(granted),
+            "policy_version": policy.version,
+            "purpose_fingerprint": policy.purpose(purpose_id).fingerprint,
+            "channel": channel,
+            "recorded_at": now,
+        }
+        for purpose_id, granted in choices.items()
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(consent_events), rows)
+
+
+def consent_history(engine: Engine, subject: str) -> list[dict[str, Any]]:
+    """Every ledger event of ``subject``, oldest first (for access requests)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(consent_events).where(consent_events.c.subject == subject).order_by(consent_events.c.id)
+        ).mappings()
+        return [
+            {
+                "purpose": r["purpose"],
+                "granted": r["granted"],
+                "policy_version": r["policy_version"],
+                "channel": r["channel"],
+                "recorded_at": r["recorded_at"].isoformat(),
+            }
+            for r in rows
+        ]
+
+
+# -- the cookie (anonymous visitors) ---------------------------------------------
+class ConsentCookie:
+    """A signed cookie holding an anonymous visitor's choices.
+
+    The payload is ``{"v": policy version, "p": {purpose: [granted, fingerprint]}}``;
+    it is signed with the app's ``SECRET_KEY`` and its own salt, and expires.
+    """
+
+    def __init__(self, secret_key: str | bytes, name: str, max_age: int) -> None:
+        self.serializer = URLSafeTimedSerializer(secret_key, salt=CONSENT_SALT)
+        self.name = name
+        self.max_age = max_age
+
+    def dumps(self, policy: Policy, choices: Mapping[str, bool]) -> str:
+        payload = {
+            "v": policy.version,
+            "p": {pid: [bool(ok), policy.purpose(pid).fingerprint] for pid, ok in sorted(choices.items())},
+        }
+        return self.serializer.dumps(payload)
+
+    def loads(self, value: str | None) -> list[Grant]:
+        """The grants in a cookie value; ``[]`` for a missing, expired, tampered or garbled one."""
+        if not value or len(value) > 4096:
+            return []
+        try:
+            payload, signed_at = self.serializer.loads(value, max_age=self.max_age, return_timestamp=True)
+        except SignatureExpired:
+            return []
+        except BadSignature:
+            return []
+        except Exception:  # noqa: BLE001 - a garbled payload must never fail the request
+            return []
+        return _grants_from_payload(payload, signed_at)
+
+
+def _grants_from_payload(payload: Any, signed_at: datetime) -> list[Grant]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("p"), dict):
+        return []
+    version = payload.get("v") if isinstance(payload.get("v"), str) else ""
+    at = signed_at if signed_at.tzinfo else signed_at.replace(tzinfo=timezone.utc)
+    grants = []
+    for purpose, value in payload["p"].items():
+        if (
+            isinstance(purpose, str)
+            and isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], bool)
+            and isinstance(value[1], str)
+        ):
+            grants.append(Grant(purpose, value[0], value[1], str(version), at))
+    return grants
+
+
+def validate_choices(policy: Policy, raw: Any) -> tuple[dict[str, bool], list[str]]:
+    """Check ``{"purpose id": true|false, ...}``: every problem, or the clean choices."""
+    if not isinstance(raw, dict) or not raw:
+        return {}, ['expected {"purposes": {"<purpose id>": true|false, ...}} with at least one purpose']
+    problems = []
+    choices: dict[str, bool] = {}
+    for purpose_id, value in raw.items():
+        try:
+            purpose = policy.purpose(str(purpose_id))
+        except KeyError:
+            problems.append(f"unknown purpose {purpose_id!r}")
+            continue
+        if not purpose.needs_consent:
+            problems.append(
+                f"purpose {purpose_id!r} rests on {purpose.basis}, not consent, and cannot be toggled"
+            )
+            continue
+        if not isinstance(value, bool):
+            problems.append(f"purpose {purpose_id!r}: expected true or false, not {value!r}")
+            continue
+        choices[purpose.id] = value
+    return choices, problems

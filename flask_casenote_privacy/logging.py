@@ -1,0 +1,93 @@
+"""structlog processors that make log events follow the privacy policy: tag each
+event with its retention class, drop fields the consent does not allow, redact
+personal data. The host adds them to its own chain (docs/logging.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import current_app, has_app_context
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from .context import FIELD_ITEMS, current_request_privacy, default_allowed_items
+from .redact import redact_text, redact_value
+
+__all__ = ["add_retention", "drop_unconsented", "processors", "redact_personal_data"]
+
+FIELD_ITEMS_CONFIG = "PRIVACY_LOG_FIELD_ITEMS"
+
+
+def add_retention(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Tag an event logged during a request with ``retention`` (the class id),
+    ``retention_until`` (ISO-8601 with the policy zone's offset, ``None`` for a
+    class kept until withdrawal) and ``purposes`` (the sorted active purposes).
+
+    A ``retention`` set by the caller wins, and then ``retention_until`` is the
+    caller's too. Outside a captured request the event is unchanged.
+    """
+    privacy = current_request_privacy()
+    if privacy is None:
+        return event_dict
+    if "retention" not in event_dict:
+        event_dict["retention"] = privacy.retention
+        until = privacy.retention_until
+        event_dict["retention_until"] = None if until is None else until.isoformat()
+    if "purposes" not in event_dict:
+        event_dict["purposes"] = sorted(privacy.active_purposes)
+    return event_dict
+
+
+def _field_items() -> Mapping[str, str]:
+    if not has_app_context():
+        return FIELD_ITEMS
+    extra = current_app.config.get(FIELD_ITEMS_CONFIG)
+    return {**FIELD_ITEMS, **extra} if isinstance(extra, Mapping) and extra else FIELD_ITEMS
+
+
+def drop_unconsented(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Drop top-level fields whose item the current consent does not allow.
+
+    In a captured request the request's decision rules
+    (:meth:`RequestPrivacy.allows_field`). Anywhere else no consent is known, so
+    it fails closed: only items of purposes that need no consent are kept
+    (``ip`` stays, ``user_agent`` goes). With no app, or an app without the
+    extension, nothing is known at all and every mapped field is dropped. Fields
+    not mapped to an item (``event``, ids, timings) are always kept.
+    """
+    privacy = current_request_privacy()
+    if privacy is not None:
+        allows = privacy.allows_field
+        for name in [name for name in event_dict if not allows(name)]:
+            del event_dict[name]
+        return event_dict
+    field_items = _field_items()
+    allowed = default_allowed_items() or frozenset()
+    for name in [name for name in event_dict if name in field_items and field_items[name] not in allowed]:
+        del event_dict[name]
+    return event_dict
+
+
+def redact_personal_data(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Redact emails (``[email]``), Luhn-valid card numbers (``[card]``),
+    resident registration numbers (``[rrn]``) and Korean phone numbers
+    (``[phone]``) in every string value, nested ones too, also when
+    percent-encoded; and escape control characters and line separators
+    (``"\\n"``), so that every renderer writes one line per event.
+
+    Keys are left as they are; IP addresses are not redacted (they are the
+    legal access log; :func:`drop_unconsented` decides whether they stay).
+    """
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = redact_text(value)
+        elif isinstance(value, (dict, list, tuple, set, frozenset)):
+            event_dict[key] = redact_value(value)
+    return event_dict
+
+
+def processors() -> list[Processor]:
+    """The recommended chain, in order: put it before the renderer.
+
+    >>> structlog.configure(processors=[..., *processors(), JSONRenderer()])
+    """
+    return [add_retention, drop_unconsented, redact_personal_data]

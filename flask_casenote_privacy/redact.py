@@ -1,0 +1,174 @@
+"""Find personal data in text and redact it: emails, card numbers, resident
+registration numbers and Korean phone numbers, also when percent-encoded; and
+escape control characters so that a log value can never start a new line."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = ["escape_controls", "redact_text", "redact_value"]
+
+# C0 and C1 controls, DEL, the Unicode line/paragraph separators, and the bidi
+# overrides that make a terminal show text in another order than it is stored.
+_CONTROL_CLASS = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+# The shortest thing redacted by digits is a Seoul number, 02-123-4567: nine
+# digits with single separators. Paths, IP addresses, ISO timestamps and user
+# agents fail this cheap check, so they cost one scan.
+_DIGIT_RUN = "[0-9](?:[ \\-]?[0-9]){8}"
+_SUSPECT = re.compile(f"[@%{_CONTROL_CLASS}]|{_DIGIT_RUN}")
+_LONG_DIGITS = re.compile(_DIGIT_RUN)
+
+# 주민등록번호: YYMMDD-GNNNNNN; G (1-8) gives sex and century, the date is checked.
+_RRN = re.compile(r"(?<![0-9])([0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])-?([1-8])[0-9]{6}(?![0-9])")
+# A maximal run of 13+ digits with single spaces or dashes; the card inside is
+# found by _card (a run may hold a card and a neighbouring number).
+_DIGITS_13 = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,}(?![0-9])")
+_SEPARATOR = re.compile(r"([ \-])")
+# Mobile 01X, Seoul 02, regions 031-064, 070 (VoIP), 080 (toll free); +82 drops the 0.
+_PHONE = re.compile(
+    r"(?<![0-9+])(?:\+82[ \-]?(?:\(0\)[ \-]?)?0?|0)(?:1[016789]|2|[3-6][1-5]|[78]0)"
+    r"[ \-]?[0-9]{3,4}[ \-]?[0-9]{4}(?![0-9])"
+)
+# Local parts without the URL delimiters / ? = & (a query string is not an
+# address), bounded so that a long line with an '@' stays linear to scan.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%'*+\-^_`{|}~.]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.)+[A-Za-z0-9\-]{1,63}"
+)
+_MAX_DECODE = 3  # %2540 -> %40 -> @: undo double (and triple) encoding
+_MAX_DEPTH = 32
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position & 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _is_card(digits: str) -> bool:
+    # Issuer numbers start with 2-9; leading 0 or 1 are ids and millisecond
+    # timestamps (13 digits, 1...) that pass Luhn one time in ten.
+    return 13 <= len(digits) <= 19 and digits[0] not in "01" and _luhn(digits)
+
+
+def _card(match: re.Match[str]) -> str:
+    run = match.group()
+    parts = _SEPARATOR.split(run)
+    groups, separators = parts[0::2], parts[1::2]
+    if len(groups) == 1:  # one unbroken number: a card or an id, never part of either
+        return "[card]" if _is_card(run) else run
+    out: list[str] = []
+    start = 0
+    while start < len(groups):
+        end, size, found = start, 0, -1
+        while end < len(groups) and size + len(groups[end]) <= 19:
+            size += len(groups[end])
+            if size >= 13 and _is_card("".join(groups[start : end + 1])):
+                found = end
+            end += 1
+        last = start if found < 0 else found
+        out.append(groups[start] if found < 0 else "[card]")
+        if last + 1 < len(groups):
+            out.append(separators[last])
+        start = last + 1
+    return "".join(out)
+
+
+def _rrn(match: re.Match[str]) -> str:
+    century = 1900 if match[4] in "1256" else 2000
+    try:
+        date(century + int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return match.group()
+    return "[rrn]"
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """Replace control characters and line separators with visible escapes (``\\n``)."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _redact_plain(text: str) -> str:
+    if _LONG_DIGITS.search(text):
+        text = _RRN.sub(_rrn, text)
+        text = _DIGITS_13.sub(_card, text)
+        text = _PHONE.sub("[phone]", text)
+    if "@" in text:
+        text = _EMAIL.sub("[email]", text)
+    return text
+
+
+def _redact_encoded(text: str) -> str:
+    """Check the percent-decoded form; if it hides personal data, the decoded,
+    redacted form replaces the value (positions cannot be mapped back)."""
+    decoded = text
+    for _ in range(_MAX_DECODE):
+        step = unquote(decoded, errors="replace")
+        if step == decoded:
+            break
+        decoded = step
+        if "%" not in decoded:
+            break
+    if decoded == text:
+        return text
+    redacted = _redact_plain(decoded)
+    return text if redacted == decoded else redacted
+
+
+def redact_text(text: str) -> str:
+    """Redact personal data in ``text`` and escape its control characters.
+
+    >>> redact_text("kim@example.com paid with 4111 1111 1111 1111\\n")
+    '[email] paid with [card]\\\\n'
+    """
+    if not _SUSPECT.search(text):
+        return text
+    text = _redact_plain(text)
+    if "%" in text:
+        text = _redact_encoded(text)
+    return escape_controls(text)
+
+
+def redact_value(value: Any, _depth: int = 0) -> Any:
+    """``redact_text`` on every string in ``value``, through dicts (values, not
+    keys), lists, tuples and sets. Containers are copied only when changed."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if not isinstance(value, (dict, list, tuple, set, frozenset)):
+        return value
+    if _depth >= _MAX_DEPTH:  # deep or cyclic: keep its redacted text, not the object
+        return redact_text(repr(value))
+    depth = _depth + 1
+    if isinstance(value, dict):
+        new = {key: redact_value(item, depth) for key, item in value.items()}
+        changed = any(new[key] is not item for key, item in value.items())
+        return new if changed else value
+    items = [redact_value(item, depth) for item in value]
+    if all(new_item is item for new_item, item in zip(items, value)):
+        return value
+    if isinstance(value, tuple):
+        make = getattr(value, "_make", None)  # a namedtuple keeps its type
+        return make(items) if make is not None else tuple(items)
+    if isinstance(value, list):
+        return items
+    return frozenset(items) if isinstance(value, frozenset) else set(items)

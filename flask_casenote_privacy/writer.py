@@ -1,0 +1,260 @@
+"""The buffered, lossless writer of access events.
+
+Requests hand events to a bounded queue; a background thread writes them in
+batches. A full queue blocks the request (backpressure) instead of dropping.
+If the database is unreachable, batches go to an append-only spool file and
+are replayed, idempotently by ``event_id``, once it answers again. The thread
+starts lazily in each process, so it survives a forking server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from queue import Empty, Full, Queue
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from .store import access_log
+
+__all__ = ["AccessLogWriter"]
+
+log = logging.getLogger("flask_casenote_privacy.writer")
+Row = dict[str, Any]
+_DATETIME_COLUMNS = ("occurred_at", "expires_at")
+
+
+class AccessLogWriter:
+    """Writes access-log rows for one app; ``submit`` is called from requests."""
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        spool_dir: str | os.PathLike[str],
+        *,
+        batch_size: int = 500,
+        queue_size: int = 10_000,
+        synchronous: bool = False,
+        retry_seconds: float = 5.0,
+        idle_seconds: float = 2.0,
+    ) -> None:
+        self._engine = engine
+        self.spool_dir = Path(spool_dir)
+        self.batch_size = batch_size
+        self.queue_size = queue_size
+        self.synchronous = synchronous
+        self.retry_seconds = retry_seconds
+        self.idle_seconds = idle_seconds
+        self._reset()
+
+    # -- per-process state ---------------------------------------------------------
+    def _reset(self) -> None:
+        """Fresh queue, counters and no thread: at start and in a forked child."""
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._spool_lock = threading.Lock()
+        self._done = threading.Condition(self._lock)
+        self._queue: Queue[Row] = Queue(maxsize=self.queue_size)
+        self._thread: threading.Thread | None = None
+        self._submitted = 0
+        self._finished = 0
+        self._down_until = 0.0  # monotonic time before which the database is not retried
+        self._spool_file = self.spool_dir / f"access-{self._pid}-{time.time_ns()}.jsonl"
+        self.stats = {"written": 0, "spooled": 0, "replayed": 0}
+
+    def after_fork_in_child(self) -> None:
+        # Events queued in the parent are the parent's to write; the child starts empty.
+        self._reset()
+
+    # -- the request side ----------------------------------------------------------
+    def submit(self, row: Row) -> None:
+        """Hand one row over; blocks while the queue is full, never drops."""
+        if os.getpid() != self._pid:
+            self._reset()
+        if self.synchronous:
+            self._deliver([row])
+            return
+        with self._lock:
+            self._submitted += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
+                self._thread.start()
+        while True:
+            try:
+                self._queue.put(row, timeout=1.0)
+                return
+            except Full:
+                self._ensure_thread()  # backpressure: wait for the writer, never drop
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every row submitted so far is in the database or the spool."""
+        if os.getpid() != self._pid:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._done:
+            target = self._submitted
+            while self._finished < target:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if self._thread is None:  # never leave a flush waiting on a dead thread
+                    self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
+                    self._thread.start()
+                self._done.wait(timeout=min(remaining or 0.5, 0.5))
+        return True
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
+                self._thread.start()
+
+    # -- the writer thread -----------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
+            try:
+                first = self._queue.get(timeout=wait)
+            except Empty:
+                if self._spool_pending():
+                    self._replay_spool()
+                    continue
+                with self._lock:
+                    # Idle with nothing outstanding: end; the next submit starts a new thread.
+                    if self._finished >= self._submitted and self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            batch = [first]
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except Empty:
+                    break
+            try:
+                self._deliver(batch)
+            except Exception:  # noqa: BLE001 - the thread must survive anything
+                log.exception("privacy writer failed to deliver %d access events", len(batch))
+            finally:
+                with self._done:
+                    self._finished += len(batch)
+                    self._done.notify_all()
+
+    def _deliver(self, batch: list[Row]) -> None:
+        if time.monotonic() >= self._down_until:
+            try:
+                self._insert(batch)
+                self.stats["written"] += len(batch)
+                if self._spool_pending():
+                    self._replay_spool()
+                return
+            except SQLAlchemyError as exc:
+                self._down_until = time.monotonic() + self.retry_seconds
+                log.warning("privacy database unreachable, spooling access events: %s", type(exc).__name__)
+        self._spool(batch)
+
+    def _insert(self, rows: list[Row], *, idempotent: bool = False) -> None:
+        with self._engine().begin() as conn:
+            if idempotent:
+                ids = [r["event_id"] for r in rows]
+                known = set(
+                    conn.execute(
+                        select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))
+                    ).scalars()
+                )
+                rows = [r for r in rows if r["event_id"] not in known]
+            if rows:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(access_log), rows)
+                except IntegrityError:
+                    if idempotent:
+                        raise
+                    # A batch committed before a connection error was reported: write what is missing.
+                    self._insert_missing(conn, rows)
+
+    def _insert_missing(self, conn: Any, rows: list[Row]) -> None:
+        ids = [r["event_id"] for r in rows]
+        known = set(
+            conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars()
+        )
+        missing = [r for r in rows if r["event_id"] not in known]
+        if missing:
+            conn.execute(insert(access_log), missing)
+
+    # -- the spool -------------------------------------------------------------------
+    def _spool(self, batch: Iterable[Row]) -> None:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        lines = "".join(json.dumps(_to_json(row), ensure_ascii=False) + "\n" for row in batch)
+        with self._spool_lock, open(self._spool_file, "a", encoding="utf-8") as f:
+            f.write(lines)
+            f.flush()
+            os.fsync(f.fileno())
+        self.stats["spooled"] += lines.count("\n")
+
+    def _spool_pending(self) -> bool:
+        return self.spool_dir.is_dir() and any(self._spool_candidates())
+
+    def _spool_candidates(self) -> Iterable[Path]:
+        for path in self.spool_dir.glob("access-*.jsonl*"):
+            if path.suffix == ".jsonl":
+                yield path
+            elif ".replaying-" in path.name and not _pid_alive(int(path.name.rsplit("-", 1)[1])):
+                yield path  # a replay that died half-way: take it over
+
+    def _replay_spool(self) -> None:
+        """Move spooled events into the database; stop at the first failure."""
+        if time.monotonic() < self._down_until:
+            return
+        for path in sorted(self._spool_candidates()):
+            claimed = path.with_name(path.name.split(".jsonl")[0] + f".jsonl.replaying-{os.getpid()}")
+            try:
+                path.rename(claimed)  # atomic: only one process replays a file
+            except OSError:
+                continue
+            rows = list(_read_spool(claimed))
+            try:
+                for start in range(0, len(rows), self.batch_size):
+                    self._insert(rows[start : start + self.batch_size], idempotent=True)
+            except SQLAlchemyError:
+                self._down_until = time.monotonic() + self.retry_seconds
+                claimed.rename(path)
+                return
+            claimed.unlink()
+            self.stats["replayed"] += len(rows)
+            log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
+
+
+def _to_json(row: Row) -> Row:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def _read_spool(path: Path) -> Iterable[Row]:
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.endswith("\n"):
+                # A line cut by a crash mid-write was never acknowledged as durable.
+                log.warning("privacy writer skipped a torn line %d in %s", number, path.name)
+                continue
+            row = json.loads(line)
+            for key in _DATETIME_COLUMNS:
+                row[key] = datetime.fromisoformat(row[key])
+            yield row
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
