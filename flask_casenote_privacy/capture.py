@@ -142,14 +142,14 @@ class Capture:
 
     def carry_cookie_into_ledger(self, subject: str, response: Response) -> None:
         """An anonymous visitor's cookie choices become the signed-in subject's ledger events."""
-        cookie_grants = cookie_grants(self.privacy)
-        if not cookie_grants:
+        from_cookie = cookie_grants(self.privacy)
+        if not from_cookie:
             return
         privacy = self.privacy
         ledger = {g.purpose: g for g in ledger_grants(privacy.databases.main, subject)}
         newer = {
             grant.purpose: grant.granted
-            for grant in cookie_grants
+            for grant in from_cookie
             if _known_consent_purpose(privacy, grant)
             and (grant.purpose not in ledger or ledger[grant.purpose].at < grant.at)
         }

@@ -9,12 +9,12 @@ consent: fail closed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine, and_, func, insert, select
 
 from .policy import Policy
@@ -131,6 +131,17 @@ def consent_history(engine: Engine, subject: str) -> list[dict[str, Any]]:
 
 
 # -- the cookie (anonymous visitors) ---------------------------------------------
+def clocked_signer(clock: Callable[[], datetime]) -> type[TimestampSigner]:
+    """An itsdangerous signer that reads the extension's clock, so a token's age
+    and the time a choice was made follow the same (injectable) time as the ledger."""
+
+    class ClockedSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
+
+    return ClockedSigner
+
+
 class ConsentCookie:
     """A signed cookie holding an anonymous visitor's choices.
 
@@ -138,8 +149,10 @@ class ConsentCookie:
     it is signed with the app's ``SECRET_KEY`` and its own salt, and expires.
     """
 
-    def __init__(self, secret_key: str | bytes, name: str, max_age: int) -> None:
-        self.serializer = URLSafeTimedSerializer(secret_key, salt=CONSENT_SALT)
+    def __init__(
+        self, secret_key: str | bytes, name: str, max_age: int, clock: Callable[[], datetime]
+    ) -> None:
+        self.serializer = URLSafeTimedSerializer(secret_key, salt=CONSENT_SALT, signer=clocked_signer(clock))
         self.name = name
         self.max_age = max_age
 

@@ -50,6 +50,7 @@ class _AppState:
             config["SECRET_KEY"],
             config["PRIVACY_CONSENT_COOKIE_NAME"],
             config["PRIVACY_CONSENT_COOKIE_MAX_AGE"],
+            privacy.now,
         )
         spool = config["PRIVACY_SPOOL_DIR"] or os.path.join(app.instance_path, "privacy-spool")
         self.writer = AccessLogWriter(

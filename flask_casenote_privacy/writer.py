@@ -30,6 +30,8 @@ __all__ = ["AccessLogWriter"]
 log = logging.getLogger("flask_casenote_privacy.writer")
 Row = dict[str, Any]
 _DATETIME_COLUMNS = ("occurred_at", "expires_at")
+# Rows carry only the fields consent allowed; executemany needs every column.
+_EMPTY_ROW: Row = {c.name: None for c in access_log.columns if c.name != "id"}
 
 
 class AccessLogWriter:
@@ -162,6 +164,7 @@ class AccessLogWriter:
         self._spool(batch)
 
     def _insert(self, rows: list[Row], *, idempotent: bool = False) -> None:
+        rows = [{**_EMPTY_ROW, **row} for row in rows]
         with self._engine().begin() as conn:
             if idempotent:
                 ids = [r["event_id"] for r in rows]
