@@ -6,6 +6,7 @@ sets each with ``setdefault`` so the host's values always win.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from .errors import ConfigurationError
-from .periods import PeriodError, zone
+from .mail import MailSettings
+from .periods import Period, PeriodError, parse_period, zone
 from .policy import Policy
 from .policy_file import PolicyError, load_policy
 
@@ -51,6 +53,21 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_WRITER_QUEUE_SIZE": 10_000,
     "PRIVACY_WRITER_RETRY_SECONDS": 5.0,
     "PRIVACY_SPOOL_DIR": None,  # None: <instance folder>/privacy-spool
+    # subject rights
+    "PRIVACY_REQUEST_DEADLINE": "P10D",
+    "PRIVACY_TOKEN_MAX_AGE": 86400,
+    "PRIVACY_PROVISION_RETENTION": "payment_record",
+    "PRIVACY_OPERATOR_ACCESS_PERIOD": "P1Y",
+    "PRIVACY_HASH_KEY": None,  # None: derived from SECRET_KEY
+    # mail
+    "PRIVACY_MAIL_SERVER": None,
+    "PRIVACY_MAIL_PORT": 25,
+    "PRIVACY_MAIL_SENDER": "privacy@localhost",
+    "PRIVACY_MAIL_USE_TLS": False,
+    "PRIVACY_MAIL_USE_SSL": False,
+    "PRIVACY_MAIL_USERNAME": None,
+    "PRIVACY_MAIL_PASSWORD": None,
+    "PRIVACY_MAIL_TIMEOUT": 10.0,
 }
 
 
@@ -67,6 +84,12 @@ class Settings:
     engine_options: dict[str, Any]
     capture_retention: str
     csrf: bool
+    request_deadline: Period
+    token_max_age: int
+    provision_retention: str
+    operator_access_period: Period
+    hash_key: bytes
+    mail: MailSettings
 
 
 def apply_defaults(app: Flask) -> None:
@@ -130,7 +153,64 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         engine_options=options,
         capture_retention=config["PRIVACY_CAPTURE_RETENTION"],
         csrf=bool(config["PRIVACY_CSRF"]),
+        **_rights_settings(config, loaded),
     )
+
+
+def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
+    """Deadlines, tokens, ledgers and mail: checked now, named in the error."""
+    periods = {}
+    for key in ("PRIVACY_REQUEST_DEADLINE", "PRIVACY_OPERATOR_ACCESS_PERIOD"):
+        try:
+            periods[key] = parse_period(config[key])
+        except PeriodError as exc:
+            raise ConfigurationError(key, str(exc)) from exc
+    retention = config["PRIVACY_PROVISION_RETENTION"]
+    if retention not in {r.id for r in policy.retention} or policy.retention_class(retention).period is None:
+        raise ConfigurationError(
+            "PRIVACY_PROVISION_RETENTION",
+            f"{retention!r} is not a retention class of the policy with a period",
+        )
+    max_age = config["PRIVACY_TOKEN_MAX_AGE"]
+    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 60:
+        raise ConfigurationError(
+            "PRIVACY_TOKEN_MAX_AGE", f"{max_age!r} must be a number of seconds (60 or more)"
+        )
+    port = config["PRIVACY_MAIL_PORT"]
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigurationError("PRIVACY_MAIL_PORT", f"{port!r} is not a TCP port")
+    sender = config["PRIVACY_MAIL_SENDER"]
+    if not isinstance(sender, str) or "@" not in sender:
+        raise ConfigurationError("PRIVACY_MAIL_SENDER", f"{sender!r} is not an email address")
+    raw_hash_key = config["PRIVACY_HASH_KEY"]
+    secret = config["SECRET_KEY"]
+    hash_key = (
+        raw_hash_key.encode()
+        if isinstance(raw_hash_key, str)
+        else raw_hash_key
+        if isinstance(raw_hash_key, bytes)
+        else hashlib.sha256(
+            b"flask-casenote-privacy.subject-ref\x00"
+            + (secret.encode() if isinstance(secret, str) else bytes(secret))
+        ).digest()
+    )
+    return {
+        "request_deadline": periods["PRIVACY_REQUEST_DEADLINE"],
+        "operator_access_period": periods["PRIVACY_OPERATOR_ACCESS_PERIOD"],
+        "provision_retention": retention,
+        "token_max_age": max_age,
+        "hash_key": hash_key,
+        "mail": MailSettings(
+            server=config["PRIVACY_MAIL_SERVER"],
+            port=port,
+            sender=sender,
+            use_tls=bool(config["PRIVACY_MAIL_USE_TLS"]),
+            use_ssl=bool(config["PRIVACY_MAIL_USE_SSL"]),
+            username=config["PRIVACY_MAIL_USERNAME"],
+            password=config["PRIVACY_MAIL_PASSWORD"],
+            timeout=float(config["PRIVACY_MAIL_TIMEOUT"]),
+        ),
+    }
 
 
 def _check_capture(config: Any, policy: Policy) -> None:

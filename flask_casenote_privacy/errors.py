@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import request
 from werkzeug.exceptions import BadRequest
 
-__all__ = ["ConfigurationError", "InvalidRequest"]
+__all__ = ["ConfigurationError", "InvalidRequest", "request_fields"]
 
 
 class ConfigurationError(RuntimeError):
@@ -20,3 +23,12 @@ class InvalidRequest(BadRequest):
 
     def __init__(self, message: str) -> None:
         super().__init__(description=message)
+
+
+def request_fields(*, multi: bool = False) -> dict[str, Any]:
+    """The fields of a JSON object body or a form, as a dict (``{}`` for anything
+    else); with ``multi``, form fields are lists (checkboxes)."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return body if isinstance(body, dict) else {}
+    return request.form.to_dict(flat=not multi)

@@ -21,6 +21,11 @@ from .db import Databases
 from .periods import add_period
 from .policy import Policy
 from .store import record_policy_version
+from .ledgers import record_provision
+from .mail import Mailer
+from .periods import Period
+from .sources import DataSource, ModelSource
+from .tokens import WithdrawTokens
 from .writer import AccessLogWriter
 
 __all__ = ["Privacy"]
@@ -62,6 +67,8 @@ class _AppState:
             retry_seconds=float(config["PRIVACY_WRITER_RETRY_SECONDS"]),
         )
         self.capture = Capture(privacy, app) if config["PRIVACY_CAPTURE"] else None
+        self.mailer = Mailer(settings.mail)
+        self.withdraw_tokens = WithdrawTokens(config["SECRET_KEY"], privacy.now, settings.token_max_age)
 
     def after_fork_in_child(self) -> None:
         # Connections are the parent's; the child opens its own (SQLAlchemy's advice).
@@ -71,7 +78,27 @@ class _AppState:
 
     def close(self) -> None:
         self.writer.flush(timeout=30)
+        self.mailer.flush()
         self.databases.dispose()
+
+
+def check_source(policy: Policy, name: str, source: DataSource) -> None:
+    """Unknown item or retention ids fail at registration, with every problem named."""
+    problems = []
+    items = {i.id for i in policy.items}
+    for item in source.items:
+        if item not in items:
+            problems.append(f"unknown item {item!r} (the policy declares: {', '.join(sorted(items))})")
+    if source.retention is not None:
+        classes = {r.id: r for r in policy.retention}
+        if source.retention not in classes:
+            problems.append(
+                f"unknown retention class {source.retention!r} (the policy has: {', '.join(classes)})"
+            )
+        elif classes[source.retention].period is None:
+            problems.append(f"retention class {source.retention!r} has no period; archived records need one")
+    if problems:
+        raise ValueError(f"data source {name!r}: " + "; ".join(problems))
 
 
 def privacy_items(policy: Policy, purposes: frozenset[str]) -> frozenset[str]:
@@ -110,6 +137,7 @@ class Privacy:
         self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
         self._subject_loader: Callable[[], str | None] | None = None
         self._officer_loader: Callable[[], bool] | None = None
+        self._sources: dict[str, DataSource] = {}
         states = weakref.ref(self._states)
         # A forking server (gunicorn) copies this process: each child gets its own
         # connections and writer thread; every process flushes its events at exit.
@@ -127,6 +155,8 @@ class Privacy:
             )
         apply_defaults(app)
         settings = read_settings(app, self._policy_arg)
+        for name, source in self._sources.items():
+            check_source(settings.policy, name, source)
         state = _AppState(self, app, settings)
         self._states[app] = state
         app.extensions["privacy"] = self
@@ -235,6 +265,105 @@ class Privacy:
 
     def is_officer(self) -> bool:
         return bool(self._officer_loader and self._officer_loader())
+
+    # -- host data sources --------------------------------------------------------
+    def register_model(
+        self,
+        model: type[Any],
+        *,
+        subject: str,
+        items: dict[str, str] | None = None,
+        retention: str | None = None,
+        occurred_at: str | None = None,
+        session_factory: Callable[[], Any] | None = None,
+        name: str | None = None,
+    ) -> ModelSource:
+        """Tell the extension where a SQLAlchemy model keeps personal data.
+
+        ``items`` maps policy item ids to columns (``{"email": "email"}``);
+        ``retention`` names the class of records the law makes you keep
+        (they are archived on withdrawal, ``occurred_at`` starts their period);
+        without it the rows are erased. Models are erased in the reverse order
+        of registration, so register parents (``User``) before children.
+
+        >>> privacy.register_model(User, subject="id", items={"name": "name", "email": "email"})
+        >>> privacy.register_model(Payment, subject="user_id", retention="payment_record", occurred_at="paid_at")
+        """
+        source = ModelSource(
+            model,
+            subject=subject,
+            items=items,
+            retention=retention,
+            occurred_at=occurred_at,
+            session_factory=session_factory,
+        )
+        return self.register_source(name or model.__tablename__, source)  # type: ignore[return-value]
+
+    def register_source(self, name: str, source: DataSource) -> DataSource:
+        """Register any object following the :class:`~.sources.DataSource` protocol."""
+        if name in self._sources:
+            raise ValueError(f"a data source named {name!r} is already registered")
+        for state in self._states.values():
+            check_source(state.settings.policy, name, source)
+        self._sources[name] = source
+        return source
+
+    @property
+    def sources(self) -> dict[str, DataSource]:
+        return dict(self._sources)
+
+    def subject_email(self, subject: str) -> str | None:
+        """The subject's address from the first source holding the ``email`` item."""
+        for source in self._sources.values():
+            field = source.items.get("email")
+            if field is None:
+                continue
+            for record in source.export(subject):
+                value = record.data.get(field)
+                if isinstance(value, str) and "@" in value:
+                    return value
+        return None
+
+    def find_subject(self, item: str, value: str) -> str | None:
+        for source in self._sources.values():
+            found = source.find(item, value)
+            if found:
+                return found[0]
+        return None
+
+    def record_provision(self, subject: str, *, recipient: str, items: list[str]) -> dict[str, Any]:
+        """Record a handover of personal data to a recipient of the policy (section 3)."""
+        return record_provision(self, str(subject), recipient=recipient, items=items)
+
+    def export(self, subject: str) -> dict[str, Any]:
+        """Everything held about ``subject`` (the 열람 of PIPA Art. 35), as JSON-ready data."""
+        from .exporting import export_subject
+
+        return export_subject(self, str(subject))
+
+    @property
+    def withdraw_tokens(self) -> WithdrawTokens:
+        return self._state().withdraw_tokens
+
+    def current_operator(self) -> str:
+        """Who is using the officer pages, for operator access records: the
+        officer loader's return value when it is a string, else the subject id."""
+        value = self._officer_loader() if self._officer_loader else None
+        if isinstance(value, str) and value:
+            return value
+        return self.current_subject() or "officer"
+
+    @property
+    def mailer(self) -> Mailer:
+        return self._state().mailer
+
+    @property
+    def hash_key(self) -> bytes:
+        return self._state().settings.hash_key
+
+    @property
+    def request_deadline(self) -> Period:
+        return self._state().settings.request_deadline
 
     # -- schema ----------------------------------------------------------------
     def upgrade(self) -> list[migrate.UpgradeResult]:

@@ -64,6 +64,24 @@ _UI: dict[str, dict[str, str]] = {
     "effective": {"ko": "시행일", "en": "Effective from"},
     "language": {"ko": "English", "en": "한국어"},
     "manage_consent": {"ko": "동의 관리 페이지", "en": "consent page"},
+    "withdraw_title": {"ko": "동의철회(회원탈퇴) 확인", "en": "Confirm your withdrawal"},
+    "withdraw_explain": {
+        "ko": "확인을 누르면 개인정보 수집·이용 동의를 철회하고 회원에서 탈퇴하며, 개인정보는 지체 없이 파기됩니다. "
+        "다만 관계법령에 따라 보존해야 하는 아래 기록은 별도의 DB에 분리 보관한 후 기간이 지나면 파기합니다.",
+        "en": "Confirming withdraws your consent and ends your membership; your personal information is destroyed "
+        "without delay, except the records below, which the law makes us keep apart in a separate database until "
+        "their period ends.",
+    },
+    "withdraw_confirm": {"ko": "동의철회 및 회원탈퇴", "en": "Withdraw and leave"},
+    "request_title": {"ko": "요청 처리 현황", "en": "Your request"},
+    "request_id": {"ko": "요청 번호", "en": "Request"},
+    "status": {"ko": "상태", "en": "Status"},
+    "received": {"ko": "접수", "en": "Received"},
+    "completed": {"ko": "처리", "en": "Completed"},
+    "refused_because": {"ko": "거절 사유", "en": "Refused because"},
+    "retained_title": {"ko": "법령에 따라 보관하는 기록", "en": "Records the law makes us keep"},
+    "count": {"ko": "건수", "en": "Count"},
+    "until": {"ko": "보관 기한", "en": "Kept until"},
     "consent_title": {"ko": "선택 동의 관리", "en": "Your optional consents"},
     "consent_intro": {
         "ko": "아래 목적은 동의한 경우에만 개인정보를 처리하며, 언제든지 철회할 수 있습니다.",

@@ -38,8 +38,12 @@ def add_retention(logger: WrappedLogger, method_name: str, event_dict: EventDict
 
 
 def _field_items() -> Mapping[str, str]:
+    """Outside a request: the extension's mapping (FIELD_ITEMS + the config)."""
     if not has_app_context():
         return FIELD_ITEMS
+    items = getattr(current_app.extensions.get("privacy"), "field_items", None)
+    if isinstance(items, Mapping):
+        return items
     extra = current_app.config.get(FIELD_ITEMS_CONFIG)
     return {**FIELD_ITEMS, **extra} if isinstance(extra, Mapping) and extra else FIELD_ITEMS
 
@@ -47,12 +51,12 @@ def _field_items() -> Mapping[str, str]:
 def drop_unconsented(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """Drop top-level fields whose item the current consent does not allow.
 
-    In a captured request the request's decision rules
+    In a captured request, the request's decisions say
     (:meth:`RequestPrivacy.allows_field`). Anywhere else no consent is known, so
     it fails closed: only items of purposes that need no consent are kept
     (``ip`` stays, ``user_agent`` goes). With no app, or an app without the
     extension, nothing is known at all and every mapped field is dropped. Fields
-    not mapped to an item (``event``, ids, timings) are always kept.
+    not mapped to an item (``event``, ids, counters) are always kept.
     """
     privacy = current_request_privacy()
     if privacy is not None:

@@ -18,11 +18,15 @@ _CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 # The shortest thing redacted by digits is a Seoul number, 02-123-4567: nine
-# digits with single separators. Paths, IP addresses, ISO timestamps and user
-# agents fail this cheap check, so they cost one scan.
-_DIGIT_RUN = "[0-9](?:[ \\-]?[0-9]){8}"
-_SUSPECT = re.compile(f"[@%{_CONTROL_CLASS}]|{_DIGIT_RUN}")
-_LONG_DIGITS = re.compile(_DIGIT_RUN)
+# digits with single separators ('+' is a space in a form-encoded query).
+# _NINE_CHARS is a cheaper superset of _LONG_DIGITS; ISO timestamps pass it,
+# and are recognised whole (their fraction may look like 021234567).
+_LONG_DIGITS = re.compile("[0-9](?:[ +\\-]?[0-9]){8}")
+_NINE_CHARS = re.compile("[0-9][0-9 +\\-]{8}")
+_ISO_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
+    r"(?:Z|[+\-][0-9]{2}:?[0-9]{2})?"
+)
 
 # 주민등록번호: YYMMDD-GNNNNNN; G (1-8) gives sex and century, the date is checked.
 _RRN = re.compile(r"(?<![0-9])([0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])-?([1-8])[0-9]{6}(?![0-9])")
@@ -35,10 +39,14 @@ _PHONE = re.compile(
     r"(?<![0-9+])(?:\+82[ \-]?(?:\(0\)[ \-]?)?0?|0)(?:1[016789]|2|[3-6][1-5]|[78]0)"
     r"[ \-]?[0-9]{3,4}[ \-]?[0-9]{4}(?![0-9])"
 )
-# Local parts without the URL delimiters / ? = & (a query string is not an
-# address), bounded so that a long line with an '@' stays linear to scan.
+# Local parts stop at the URL delimiters / ? = & (so "?email=kim@example.com"
+# keeps "?email="); an address whose local part ends in one is still caught by
+# its '@' and domain. Bounded, so that a long line with an '@' stays linear.
+# Retina asset names (logo@2x.png) in access-log paths are not addresses.
 _EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%'*+\-^_`{|}~.]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.)+[A-Za-z0-9\-]{1,63}"
+    r"[A-Za-z0-9!#$%'*+\-^_`{|}~.]{0,64}@"
+    r"(?![0-9]x\.(?:png|jpe?g|gif|webp|avif|svg)(?![A-Za-z0-9.\-]))"
+    r"(?:[A-Za-z0-9\-]{1,63}\.)+[A-Za-z0-9\-]{1,63}"
 )
 _MAX_DECODE = 3  # %2540 -> %40 -> @: undo double (and triple) encoding
 _MAX_DEPTH = 32
@@ -118,21 +126,33 @@ def _redact_plain(text: str) -> str:
     return text
 
 
-def _redact_encoded(text: str) -> str:
-    """Check the percent-decoded form; if it hides personal data, the decoded,
-    redacted form replaces the value (positions cannot be mapped back)."""
-    decoded = text
+def _unquote_all(text: str) -> str:
     for _ in range(_MAX_DECODE):
-        step = unquote(decoded, errors="replace")
-        if step == decoded:
+        if "%" not in text:
             break
-        decoded = step
-        if "%" not in decoded:
+        step = unquote(text, errors="replace")
+        if step == text:
             break
+        text = step
+    return text
+
+
+def _redact_decoded(text: str, decoded: str) -> str:
     if decoded == text:
         return text
     redacted = _redact_plain(decoded)
     return text if redacted == decoded else redacted
+
+
+def _redact_encoded(text: str) -> str:
+    """Check the percent-decoded form, then the form-decoded one ('+' is a
+    space). Where one hides personal data, its redacted form replaces the value:
+    positions in the encoded text cannot be mapped back."""
+    if "%" in text:
+        text = _redact_decoded(text, _unquote_all(text))
+    if "+" in text:
+        text = _redact_decoded(text, _unquote_all(text.replace("+", " ")))
+    return text
 
 
 def redact_text(text: str) -> str:
@@ -141,10 +161,16 @@ def redact_text(text: str) -> str:
     >>> redact_text("kim@example.com paid with 4111 1111 1111 1111\\n")
     '[email] paid with [card]\\\\n'
     """
-    if not _SUSPECT.search(text):
-        return text
+    # Cheap checks first: most values (paths, IPs, timestamps, user agents, ids)
+    # leave after a few C-level scans. isprintable() is False for every
+    # character of _CONTROL_CLASS.
+    if "@" not in text and "%" not in text and text.isprintable():
+        if _NINE_CHARS.search(text) is None or _ISO_TIMESTAMP.fullmatch(text) is not None:
+            return text
+        if _LONG_DIGITS.search(text) is None:
+            return text
     text = _redact_plain(text)
-    if "%" in text:
+    if "%" in text or "+" in text:
         text = _redact_encoded(text)
     return escape_controls(text)
 
@@ -163,8 +189,14 @@ def redact_value(value: Any, _depth: int = 0) -> Any:
         new = {key: redact_value(item, depth) for key, item in value.items()}
         changed = any(new[key] is not item for key, item in value.items())
         return new if changed else value
-    items = [redact_value(item, depth) for item in value]
-    if all(new_item is item for new_item, item in zip(items, value)):
+    items: list[Any] | None = None
+    for index, item in enumerate(value):
+        new_item = redact_text(item) if isinstance(item, str) else redact_value(item, depth)
+        if new_item is not item:
+            if items is None:
+                items = list(value)
+            items[index] = new_item
+    if items is None:
         return value
     if isinstance(value, tuple):
         make = getattr(value, "_make", None)  # a namedtuple keeps its type

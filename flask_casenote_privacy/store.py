@@ -16,6 +16,8 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
+    UniqueConstraint,
     MetaData,
     SmallInteger,
     String,
@@ -29,7 +31,18 @@ from sqlalchemy.engine import Connection
 from .db import UTCDateTime
 from .policy import Policy
 
-__all__ = ["access_log", "consent_events", "metadata", "policy_versions", "record_policy_version"]
+__all__ = [
+    "access_log",
+    "consent_events",
+    "metadata",
+    "operator_access",
+    "policy_versions",
+    "provisions",
+    "record_policy_version",
+    "requests",
+    "subject_keys",
+    "token_uses",
+]
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; elsewhere the log needs 64 bits.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -88,6 +101,76 @@ access_log = Table(
     Column("browser_family", String(64), nullable=True),
     Column("cookies", Text, nullable=True),
     Column("purposes", String(255), nullable=False),
+)
+
+# One AES-256 key per subject whose records were archived. It lives here, in the
+# main database, never beside the ciphertext in the archive: destroying this
+# row destroys the archived data, in every backup of the archive too.
+subject_keys = Table(
+    "privacy_subject_key",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(SUBJECT), nullable=False, unique=True),
+    Column("key", LargeBinary(), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Data-subject requests: withdrawal, processing stop, access, deletion.
+requests = Table(
+    "privacy_request",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subject", String(SUBJECT), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("scope", String(16), nullable=False),  # "all" or "purposes"
+    Column("purposes", String(255), nullable=True),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("registered_by", String(191), nullable=True),
+    Column("refusal_ground", String(64), nullable=True),
+    Column("refusal_reason", Text, nullable=True),
+    Column("result", Text, nullable=True),
+    # The member's address, read before erasure to tell them the outcome;
+    # cleared once they have been told.
+    Column("notify_to", String(320), nullable=True),
+)
+
+# Single-use emailed links: a token's nonce is recorded when it is used.
+token_uses = Table(
+    "privacy_token_use",
+    metadata,
+    Column("nonce", String(32), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Each handover of personal data to a recipient of the policy (section 3).
+provisions = Table(
+    "privacy_provision",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(SUBJECT), nullable=False, index=True),
+    Column("recipient", String(64), nullable=False),
+    Column("items", String(512), nullable=False),
+    Column("provided_at", UTCDateTime, nullable=False),
+    Column("retention", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Every officer view or export of a member's data (PIPA Art. 29 접속기록): append-only.
+operator_access = Table(
+    "privacy_operator_access",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("operator", String(191), nullable=False),
+    Column("accessed_at", UTCDateTime, nullable=False),
+    Column("ip", String(45), nullable=True),
+    Column("subject", String(SUBJECT), nullable=True),
+    Column("task", String(255), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 

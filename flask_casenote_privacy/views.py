@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 from wtforms.validators import ValidationError
 
@@ -13,7 +14,9 @@ from . import i18n
 from .capture import cookie_grants, decide_request
 from .consent import record_consent, validate_choices
 from .errors import InvalidRequest
+from .officer_views import add_officer_routes
 from .render import policy_context
+from .rights_views import add_rights_routes
 
 if TYPE_CHECKING:
     from .extension import Privacy
@@ -139,10 +142,16 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
             policy_url=url_for("privacy.policy_page", lang=lang),
         )
 
-    @bp.errorhandler(InvalidRequest)
-    def invalid_request(error: InvalidRequest) -> Any:
+    add_rights_routes(bp, privacy, check_csrf=check_csrf, wants_json=wants_json, language=language)
+    add_officer_routes(bp, privacy, check_csrf=check_csrf, wants_json=wants_json)
+
+    @bp.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        """JSON clients get {"error", "message"}; browsers the usual error page."""
         if wants_json() or request.path.endswith(".json"):
-            return jsonify(error="bad_request", message=error.description), 400
+            code = error.code or 500
+            name = (error.name or "error").lower().replace(" ", "_")
+            return jsonify(error=name, message=error.description), code
         return error
 
     return bp

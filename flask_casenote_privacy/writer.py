@@ -9,6 +9,7 @@ starts lazily in each process, so it survives a forking server.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -63,6 +64,7 @@ class AccessLogWriter:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._spool_lock = threading.Lock()
+        self._replay_lock = threading.Lock()  # one replaying thread per process (synchronous mode)
         self._done = threading.Condition(self._lock)
         self._queue: Queue[Row] = Queue(maxsize=self.queue_size)
         self._thread: threading.Thread | None = None
@@ -86,7 +88,7 @@ class AccessLogWriter:
             return
         with self._lock:
             self._submitted += 1
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
                 self._thread.start()
         while True:
@@ -107,7 +109,7 @@ class AccessLogWriter:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
-                if self._thread is None:  # never leave a flush waiting on a dead thread
+                if self._thread is None or not self._thread.is_alive():  # never wait on a dead thread
                     self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
                     self._thread.start()
                 self._done.wait(timeout=min(remaining or 0.5, 0.5))
@@ -127,7 +129,7 @@ class AccessLogWriter:
                 first = self._queue.get(timeout=wait)
             except Empty:
                 if self._spool_pending():
-                    self._replay_spool()
+                    self._try_replay()
                     continue
                 with self._lock:
                     # Idle with nothing outstanding: end; the next submit starts a new thread.
@@ -156,7 +158,7 @@ class AccessLogWriter:
                 self._insert(batch)
                 self.stats["written"] += len(batch)
                 if self._spool_pending():
-                    self._replay_spool()
+                    self._try_replay()
                 return
             except SQLAlchemyError as exc:
                 self._down_until = time.monotonic() + self.retry_seconds
@@ -197,10 +199,16 @@ class AccessLogWriter:
     def _spool(self, batch: Iterable[Row]) -> None:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         lines = "".join(json.dumps(_to_json(row), ensure_ascii=False) + "\n" for row in batch)
-        with self._spool_lock, open(self._spool_file, "a", encoding="utf-8") as f:
-            f.write(lines)
-            f.flush()
-            os.fsync(f.fileno())
+        with self._spool_lock:
+            while True:
+                with open(self._spool_file, "a", encoding="utf-8") as f:
+                    fcntl.flock(f, fcntl.LOCK_EX)
+                    if not _still_named(f, self._spool_file):
+                        continue  # a replay claimed (renamed) it after we opened it: open anew
+                    f.write(lines)
+                    f.flush()
+                    os.fsync(f.fileno())
+                    break
         self.stats["spooled"] += lines.count("\n")
 
     def _spool_pending(self) -> bool:
@@ -213,6 +221,17 @@ class AccessLogWriter:
             elif ".replaying-" in path.name and not _pid_alive(int(path.name.rsplit("-", 1)[1])):
                 yield path  # a replay that died half-way: take it over
 
+    def _try_replay(self) -> None:
+        """Replay unless another thread of this process is at it; never raise."""
+        if not self._replay_lock.acquire(blocking=False):
+            return
+        try:
+            self._replay_spool()
+        except Exception:  # a replay problem must not fail a request or the thread
+            log.exception("privacy writer failed to replay the spool")
+        finally:
+            self._replay_lock.release()
+
     def _replay_spool(self) -> None:
         """Move spooled events into the database; stop at the first failure."""
         if time.monotonic() < self._down_until:
@@ -223,13 +242,18 @@ class AccessLogWriter:
                 path.rename(claimed)  # atomic: only one process replays a file
             except OSError:
                 continue
+            with open(claimed, "rb") as f:
+                # Wait for an append that had the file open before the rename; later
+                # appends see the file renamed and start a new one (see _spool).
+                fcntl.flock(f, fcntl.LOCK_EX)
             rows = list(_read_spool(claimed))
             try:
                 for start in range(0, len(rows), self.batch_size):
                     self._insert(rows[start : start + self.batch_size], idempotent=True)
             except SQLAlchemyError:
                 self._down_until = time.monotonic() + self.retry_seconds
-                claimed.rename(path)
+                # A fresh name: the old one may already name a new spool file of its writer.
+                claimed.rename(self.spool_dir / f"access-{os.getpid()}-{time.time_ns()}.jsonl")
                 return
             claimed.unlink()
             self.stats["replayed"] += len(rows)
@@ -251,6 +275,14 @@ def _read_spool(path: Path) -> Iterable[Row]:
             for key in _DATETIME_COLUMNS:
                 row[key] = datetime.fromisoformat(row[key])
             yield row
+
+
+def _still_named(f: Any, path: Path) -> bool:
+    """Whether ``path`` still names the open file ``f`` (not renamed away since it was opened)."""
+    try:
+        return os.path.samestat(os.fstat(f.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,0 +1,99 @@
+"""Notifications to members by SMTP (``PRIVACY_MAIL_*``), Korean text with English below.
+
+Without ``PRIVACY_MAIL_SERVER`` a notification is written to the log as an
+event, without the address. Addresses are used to send and never stored here.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+import structlog
+from flask import render_template
+
+__all__ = ["MailSettings", "Mailer", "render_notification"]
+
+log = structlog.get_logger("flask_casenote_privacy.mail")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    server: str | None
+    port: int
+    sender: str
+    use_tls: bool  # STARTTLS
+    use_ssl: bool  # SMTP over TLS from the first byte
+    username: str | None
+    password: str | None
+    timeout: float
+
+
+class Mailer:
+    """Sends one message per notification; ``send_later`` keeps the caller's
+    timing independent of the SMTP server (no account enumeration by timing)."""
+
+    def __init__(self, settings: MailSettings) -> None:
+        self.settings = settings
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+
+    def send(self, to: str, subject: str, body: str, *, kind: str) -> None:
+        s = self.settings
+        if not s.server:
+            log.info(
+                "privacy.mail",
+                kind=kind,
+                subject=subject,
+                delivered=False,
+                reason="PRIVACY_MAIL_SERVER unset",
+            )
+            return
+        message = EmailMessage()
+        message["From"] = s.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain=s.sender.rsplit("@", 1)[-1])
+        message.set_content(body, charset="utf-8")
+        smtp_class = smtplib.SMTP_SSL if s.use_ssl else smtplib.SMTP
+        with smtp_class(s.server, s.port, timeout=s.timeout) as smtp:
+            if s.use_tls and not s.use_ssl:
+                smtp.starttls(context=ssl.create_default_context())
+            if s.username:
+                smtp.login(s.username, s.password or "")
+            smtp.send_message(message)
+        log.info("privacy.mail", kind=kind, subject=subject, delivered=True)
+
+    def send_later(self, to: str, subject: str, body: str, *, kind: str) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="privacy-mail")
+        future = self._pool.submit(self._send_logged, to, subject, body, kind)
+        self._pending = [f for f in self._pending if not f.done()] + [future]
+
+    def _send_logged(self, to: str, subject: str, body: str, kind: str) -> None:
+        try:
+            self.send(to, subject, body, kind=kind)
+        except Exception as exc:  # noqa: BLE001 - a background send must not vanish silently
+            log.error("privacy.mail_failed", kind=kind, error=type(exc).__name__)
+
+    def flush(self, timeout: float | None = 30) -> None:
+        """Wait for messages handed to :meth:`send_later` (tests call it)."""
+        for future in list(self._pending):
+            future.result(timeout=timeout)
+        self._pending = []
+
+
+def render_notification(kind: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of a notification from ``privacy/mail/<kind>.txt``.
+
+    The template's first line is the subject; the rest is the body.
+    """
+    text = render_template(f"privacy/mail/{kind}.txt", **context).strip()
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.strip() + "\n"

@@ -1,0 +1,176 @@
+"""Host data sources: where the host keeps personal data, so that a withdrawal,
+an access request and the archive reach it.
+
+Anything implementing :class:`DataSource` can be registered with
+``privacy.register_source(name, source)``; SQLAlchemy models get an adapter,
+:class:`ModelSource`, through ``privacy.register_model(Model, ...)``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+__all__ = ["DataSource", "ModelSource", "SourceRecord", "json_safe"]
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One record a source holds about a subject."""
+
+    key: str  # stable within the source, e.g. the primary key
+    occurred_at: datetime | None  # the record's own date: a retention period starts here
+    data: dict[str, Any]  # JSON-safe values
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """What a withdrawal, an access request and the archive need from a data holder.
+
+    ``items`` maps policy item ids to the source's field names; ``retention``
+    is the retention class of records the law makes the controller keep (e.g.
+    ``payment_record``), or ``None`` for data erased on withdrawal.
+    """
+
+    items: Mapping[str, str]
+    retention: str | None
+
+    def export(self, subject: str) -> list[SourceRecord]:
+        """Every record held about ``subject``."""
+
+    def erase(self, subject: str, items: Collection[str] | None = None) -> int:
+        """Erase ``subject``'s records (``items=None``), or only the fields of
+        those items; return how many records were touched. Idempotent."""
+
+    def find(self, item: str, value: str) -> list[str]:
+        """Subjects whose ``item`` equals ``value`` (e.g. who has this email)."""
+
+
+def json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode()
+    return value
+
+
+class ModelSource:
+    """A :class:`DataSource` over one SQLAlchemy model.
+
+    The session is the host's Flask-SQLAlchemy session when the app has one,
+    else a new one from ``session_factory`` (a ``sessionmaker``) per operation.
+    Subject ids arrive as strings and are converted to the subject column's type.
+    """
+
+    def __init__(
+        self,
+        model: type[Any],
+        *,
+        subject: str,
+        items: Mapping[str, str] | None = None,
+        retention: str | None = None,
+        occurred_at: str | None = None,
+        session_factory: Callable[[], Session] | None = None,
+    ) -> None:
+        mapper = sa.inspect(model)
+        self.model = model
+        self.columns = {c.key: c for c in mapper.columns}
+        problems = [
+            f"{model.__name__} has no column {name!r} ({role})"
+            for role, name in (
+                ("subject", subject),
+                ("occurred_at", occurred_at),
+                *((f"item {item}", column) for item, column in (items or {}).items()),
+            )
+            if name is not None and name not in self.columns
+        ]
+        if retention is not None and occurred_at is None:
+            problems.append("a model with retention= needs occurred_at= (the column its period starts from)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        self.subject_column = self.columns[subject]
+        self.items: Mapping[str, str] = dict(items or {})
+        self.retention = retention
+        self.occurred_at = occurred_at
+        self.session_factory = session_factory
+        self.primary_key = [c.key for c in mapper.primary_key]
+
+    # -- sessions --------------------------------------------------------------------
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        if self.session_factory is not None:
+            with self.session_factory() as session, session.begin():
+                yield session
+            return
+        ext = current_app.extensions.get("sqlalchemy")
+        if ext is None:
+            raise RuntimeError(
+                f"register_model({self.model.__name__}) needs session_factory= when the app has no Flask-SQLAlchemy"
+            )
+        session = ext.session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    def subject_value(self, subject: str) -> Any:
+        try:
+            python_type = self.subject_column.type.python_type
+        except NotImplementedError:
+            return subject
+        return python_type(subject) if python_type is not str else subject
+
+    # -- the protocol ----------------------------------------------------------------
+    def export(self, subject: str) -> list[SourceRecord]:
+        with self.session() as session:
+            rows = session.scalars(
+                sa.select(self.model).where(self.subject_column == self.subject_value(subject))
+            )
+            return [self.record(row) for row in rows]
+
+    def record(self, row: Any) -> SourceRecord:
+        data = {key: json_safe(getattr(row, key)) for key in self.columns}
+        key = "/".join(str(getattr(row, k)) for k in self.primary_key)
+        occurred = getattr(row, self.occurred_at) if self.occurred_at else None
+        if isinstance(occurred, datetime) and occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=timezone.utc)  # naive host columns are taken as UTC
+        return SourceRecord(key=key, occurred_at=occurred, data=data)
+
+    def erase(self, subject: str, items: Collection[str] | None = None) -> int:
+        where = self.subject_column == self.subject_value(subject)
+        with self.session() as session:
+            if items is None:
+                result = session.execute(sa.delete(self.model).where(where))
+            else:
+                columns = [
+                    self.items[i] for i in items if i in self.items and self.columns[self.items[i]].nullable
+                ]
+                if not columns:
+                    return 0
+                result = session.execute(
+                    sa.update(self.model).where(where).values({c: None for c in columns})
+                )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def find(self, item: str, value: str) -> list[str]:
+        column = self.items.get(item)
+        if column is None:
+            return []
+        with self.session() as session:
+            rows = session.execute(sa.select(self.subject_column).where(self.columns[column] == value))
+            return [str(r[0]) for r in rows]
