@@ -17,8 +17,8 @@ from sqlalchemy import func, insert, select
 
 from .archive import archived_records
 from .crypto import decrypt, encrypt, get_key, get_or_create_key, subject_ref
-from .sources import DataSource, SourceRecord
 from .db import UTCDateTime
+from .sources import DataSource, SourceRecord
 from .store import access_log
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import ipaddress
 import json
 import time
 import uuid
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 

@@ -31,4 +31,4 @@ def request_fields(*, multi: bool = False) -> dict[str, Any]:
     if request.is_json:
         body = request.get_json(silent=True)
         return body if isinstance(body, dict) else {}
-    return request.form.to_dict(flat=not multi)
+    return {k: v for k, v in request.form.lists()} if multi else dict(request.form.items())

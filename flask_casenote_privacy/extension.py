@@ -18,13 +18,12 @@ from .config import Settings, apply_defaults, read_settings
 from .consent import ConsentCookie
 from .context import FIELD_ITEMS
 from .db import Databases
-from .periods import add_period
-from .policy import Policy
-from .store import record_policy_version
 from .ledgers import record_provision
 from .mail import Mailer
-from .periods import Period
+from .periods import Period, add_period
+from .policy import Policy
 from .sources import DataSource, ModelSource
+from .store import record_policy_version
 from .tokens import WithdrawTokens
 from .writer import AccessLogWriter
 

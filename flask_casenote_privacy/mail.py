@@ -79,7 +79,7 @@ class Mailer:
     def _send_logged(self, to: str, subject: str, body: str, kind: str) -> None:
         try:
             self.send(to, subject, body, kind=kind)
-        except Exception as exc:  # noqa: BLE001 - a background send must not vanish silently
+        except Exception as exc:
             log.error("privacy.mail_failed", kind=kind, error=type(exc).__name__)
 
     def flush(self, timeout: float | None = 30) -> None:

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    UniqueConstraint,
     MetaData,
     SmallInteger,
     String,

@@ -56,7 +56,7 @@ class WithdrawTokens:
             raise TokenError("expired") from None
         except BadSignature:
             raise TokenError("invalid") from None
-        except Exception:  # noqa: BLE001 - a garbled token is just invalid
+        except Exception:
             raise TokenError("invalid") from None
         if (
             not isinstance(payload, dict)

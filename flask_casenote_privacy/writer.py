@@ -145,7 +145,7 @@ class AccessLogWriter:
                     break
             try:
                 self._deliver(batch)
-            except Exception:  # noqa: BLE001 - the thread must survive anything
+            except Exception:
                 log.exception("privacy writer failed to deliver %d access events", len(batch))
             finally:
                 with self._done:
