@@ -31,9 +31,7 @@ def _associated(source: str, key: str, retention: str) -> bytes:
     return f"{source}\x1f{key}\x1f{retention}".encode()
 
 
-def archive_subject(
-    privacy: Privacy, subject: str, sources: dict[str, DataSource], request_id: str | None
-) -> int:
+def archive_subject(privacy: Privacy, subject: str, sources: dict[str, DataSource], request_id: str | None) -> int:
     """Copy ``subject``'s records under a retention class into the archive; return
     how many were added (0 on a re-run). Commits before returning."""
     kept = {name: src for name, src in sources.items() if src.retention is not None}
@@ -49,13 +47,14 @@ def archive_subject(
     ref = subject_ref(privacy.hash_key, subject)
     policy = privacy.policy
     with dbs.archive.begin() as conn:
-        existing = set(
-            conn.execute(
+        existing = {
+            (row[0], row[1])
+            for row in conn.execute(
                 select(archived_records.c.source, archived_records.c.record_key).where(
                     archived_records.c.subject_ref == ref
                 )
-            ).tuples()
-        )
+            )
+        }
         rows: list[dict[str, Any]] = []
         for name, src, record in records:
             if (name, record.key) in existing:
@@ -98,9 +97,7 @@ def read_archive(privacy: Privacy, subject: str) -> list[dict[str, Any]]:
     with privacy.databases.archive.connect() as conn:
         rows = (
             conn.execute(
-                select(archived_records)
-                .where(archived_records.c.subject_ref == ref)
-                .order_by(archived_records.c.id)
+                select(archived_records).where(archived_records.c.subject_ref == ref).order_by(archived_records.c.id)
             )
             .mappings()
             .all()
@@ -164,9 +161,7 @@ def retained_summary(privacy: Privacy, subject: str) -> list[dict[str, Any]]:
     for entry in summary:
         by_class[entry["retention"]] = entry
     order = [r.id for r in privacy.policy.retention]
-    return sorted(
-        by_class.values(), key=lambda e: order.index(e["retention"]) if e["retention"] in order else 99
-    )
+    return sorted(by_class.values(), key=lambda e: order.index(e["retention"]) if e["retention"] in order else 99)
 
 
 def _summary(privacy: Privacy, retention: str, count: int, until: Any) -> dict[str, Any]:

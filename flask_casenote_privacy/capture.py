@@ -10,6 +10,7 @@ The event is logged as ``"http.access"`` and handed to the buffered writer.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import json
 import time
 import uuid
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from flask import Flask, Response, g, request
 
 from .consent import Grant, in_force, ledger_grants, record_consent
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Capture", "client_ip", "decide_request", "parse_device"]
 
 access_logger = structlog.get_logger("flask_casenote_privacy.access")
+log = logging.getLogger("flask_casenote_privacy.capture")
 _NOT_LOGGED = frozenset({"occurred_at", "expires_at", "retention", "purposes"})
 
 
@@ -84,7 +87,12 @@ def decide_request(privacy: Privacy, cookie_value: str | None = None) -> Request
     subject = privacy.current_subject()
     grants = cookie_grants(privacy, cookie_value)
     if subject is not None:
-        grants = _latest(ledger_grants(privacy.databases.main, subject), grants)
+        try:
+            grants = _latest(ledger_grants(privacy.databases.main, subject), grants)
+        except SQLAlchemyError:
+            # The ledger is unreachable: serve the request, assume no consent (fail closed).
+            log.warning("privacy ledger unreachable; treating the request as without consent")
+            grants = []
     granted = in_force(policy, grants, gpc)
     retention = privacy.settings.capture_retention
     state = RequestPrivacy(
@@ -136,7 +144,10 @@ class Capture:
         if state is None or state.subject != subject:
             state = decide_request(self.privacy)  # signed in or out during this request
         if subject is not None:
-            self.carry_cookie_into_ledger(subject, response)
+            try:
+                self.carry_cookie_into_ledger(subject, response)
+            except SQLAlchemyError:
+                log.warning("privacy ledger unreachable; the consent cookie is carried over later")
         self.emit(state, response.status_code, duration_ms)
         return response
 
@@ -153,9 +164,7 @@ class Capture:
             if _known_consent_purpose(privacy, grant)
             and (grant.purpose not in ledger or ledger[grant.purpose].at < grant.at)
         }
-        record_consent(
-            privacy.databases.main, privacy.policy, subject, newer, channel="cookie", now=privacy.now()
-        )
+        record_consent(privacy.databases.main, privacy.policy, subject, newer, channel="cookie", now=privacy.now())
         response.delete_cookie(privacy.consent_cookie.name, path="/")
 
     # -- the event -------------------------------------------------------------------
@@ -171,9 +180,7 @@ class Capture:
             "purposes": ",".join(sorted(state.active_purposes)),
         }
         if "ip_address" in allowed:
-            row["ip"] = client_ip(
-                request.remote_addr, request.headers.get("X-Forwarded-For"), self.trusted_proxies
-            )
+            row["ip"] = client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"), self.trusted_proxies)
         if "usage_record" in allowed:
             row["method"] = request.method[:16]
             row["path"] = self.path()[:2048]

@@ -173,9 +173,7 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
         )
     max_age = config["PRIVACY_TOKEN_MAX_AGE"]
     if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 60:
-        raise ConfigurationError(
-            "PRIVACY_TOKEN_MAX_AGE", f"{max_age!r} must be a number of seconds (60 or more)"
-        )
+        raise ConfigurationError("PRIVACY_TOKEN_MAX_AGE", f"{max_age!r} must be a number of seconds (60 or more)")
     port = config["PRIVACY_MAIL_PORT"]
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigurationError("PRIVACY_MAIL_PORT", f"{port!r} is not a TCP port")
@@ -190,8 +188,7 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
         else raw_hash_key
         if isinstance(raw_hash_key, bytes)
         else hashlib.sha256(
-            b"flask-casenote-privacy.subject-ref\x00"
-            + (secret.encode() if isinstance(secret, str) else bytes(secret))
+            b"flask-casenote-privacy.subject-ref\x00" + (secret.encode() if isinstance(secret, str) else bytes(secret))
         ).digest()
     )
     return {
@@ -217,13 +214,9 @@ def _check_capture(config: Any, policy: Policy) -> None:
     """The capture and writer keys: a clear error now rather than a 500 later."""
     retention = config["PRIVACY_CAPTURE_RETENTION"]
     if retention not in {r.id for r in policy.retention}:
-        raise ConfigurationError(
-            "PRIVACY_CAPTURE_RETENTION", f"{retention!r} is not a retention class of the policy"
-        )
+        raise ConfigurationError("PRIVACY_CAPTURE_RETENTION", f"{retention!r} is not a retention class of the policy")
     if policy.retention_class(retention).period is None:
-        raise ConfigurationError(
-            "PRIVACY_CAPTURE_RETENTION", f"{retention!r} has no period; access logs need one"
-        )
+        raise ConfigurationError("PRIVACY_CAPTURE_RETENTION", f"{retention!r} has no period; access logs need one")
     for key in ("PRIVACY_TRUSTED_PROXIES",):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -79,8 +79,7 @@ def ledger_grants(engine: Engine, subject: str) -> list[Grant]:
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
-        Grant(r["purpose"], r["granted"], r["purpose_fingerprint"], r["policy_version"], r["recorded_at"])
-        for r in rows
+        Grant(r["purpose"], r["granted"], r["purpose_fingerprint"], r["policy_version"], r["recorded_at"]) for r in rows
     ]
 
 
@@ -149,9 +148,7 @@ class ConsentCookie:
     it is signed with the app's ``SECRET_KEY`` and its own salt, and expires.
     """
 
-    def __init__(
-        self, secret_key: str | bytes, name: str, max_age: int, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, secret_key: str | bytes, name: str, max_age: int, clock: Callable[[], datetime]) -> None:
         self.serializer = URLSafeTimedSerializer(secret_key, salt=CONSENT_SALT, signer=clocked_signer(clock))
         self.name = name
         self.max_age = max_age
@@ -209,9 +206,7 @@ def validate_choices(policy: Policy, raw: Any) -> tuple[dict[str, bool], list[st
             problems.append(f"unknown purpose {purpose_id!r}")
             continue
         if not purpose.needs_consent:
-            problems.append(
-                f"purpose {purpose_id!r} rests on {purpose.basis}, not consent, and cannot be toggled"
-            )
+            problems.append(f"purpose {purpose_id!r} rests on {purpose.basis}, not consent, and cannot be toggled")
             continue
         if not isinstance(value, bool):
             problems.append(f"purpose {purpose_id!r}: expected true or false, not {value!r}")

@@ -23,6 +23,7 @@ def export_subject(privacy: Privacy, subject: str) -> dict[str, Any]:
     """Registered sources, consent history, access-log entries, provisions, requests,
     and what is archived (class, statute, until) — with the archived data itself."""
     tz = privacy.policy.tz
+    privacy.flush(timeout=30)  # events still on their way to the database are held too
     with privacy.databases.main.connect() as conn:
         logs = (
             conn.execute(select(access_log).where(access_log.c.subject == subject).order_by(access_log.c.id))
@@ -31,11 +32,7 @@ def export_subject(privacy: Privacy, subject: str) -> dict[str, Any]:
         )
     access = [
         {
-            k: (
-                v.astimezone(tz).isoformat()
-                if k in ("occurred_at", "expires_at") and v is not None
-                else json_safe(v)
-            )
+            k: (v.astimezone(tz).isoformat() if k in ("occurred_at", "expires_at") and v is not None else json_safe(v))
             for k, v in row.items()
             if k not in ("id", "event_id") and v is not None
         }

@@ -44,9 +44,7 @@ class _AppState:
         config = app.config
         policy = settings.policy
         self.settings = settings
-        self.databases = Databases(
-            settings.database_url, settings.archive_database_url, settings.engine_options
-        )
+        self.databases = Databases(settings.database_url, settings.archive_database_url, settings.engine_options)
         self.no_consent_purposes = frozenset(p.id for p in policy.purposes if not p.needs_consent)
         self.always_allowed_items = privacy_items(policy, self.no_consent_purposes)
         self.field_items = {**FIELD_ITEMS, **config["PRIVACY_LOG_FIELD_ITEMS"]}
@@ -91,9 +89,7 @@ def check_source(policy: Policy, name: str, source: DataSource) -> None:
     if source.retention is not None:
         classes = {r.id: r for r in policy.retention}
         if source.retention not in classes:
-            problems.append(
-                f"unknown retention class {source.retention!r} (the policy has: {', '.join(classes)})"
-            )
+            problems.append(f"unknown retention class {source.retention!r} (the policy has: {', '.join(classes)})")
         elif classes[source.retention].period is None:
             problems.append(f"retention class {source.retention!r} has no period; archived records need one")
     if problems:

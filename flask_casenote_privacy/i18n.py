@@ -44,8 +44,7 @@ _UI: dict[str, dict[str, str]] = {
     },
     "gpc": {
         "ko": "Global Privacy Control(Sec-GPC) 신호를 보내는 브라우저는 이 목적을 거부한 것으로 봅니다.",
-        "en": "A browser sending the Global Privacy Control signal (Sec-GPC)"
-        " is treated as refusing this purpose.",
+        "en": "A browser sending the Global Privacy Control signal (Sec-GPC) is treated as refusing this purpose.",
     },
     "items_used": {"ko": "처리 항목", "en": "Items processed"},
     "recipient": {"ko": "받는 자", "en": "Recipient"},
@@ -149,9 +148,7 @@ def kind_label(kind: str, lang: str) -> str:
 def period_label(period: Period | None, lang: str) -> str:
     """``P5Y`` -> "5년" / "5 years"; ``None`` -> until withdrawal."""
     if period is None:
-        return (
-            "회원 탈퇴(동의 철회) 시까지" if lang == "ko" else "until membership ends (consent is withdrawn)"
-        )
+        return "회원 탈퇴(동의 철회) 시까지" if lang == "ko" else "until membership ends (consent is withdrawn)"
     if lang == "ko":
         return " ".join(f"{n}{_UNITS['ko'][unit]}" for unit, n in period.parts())
     units = _UNITS["en"]

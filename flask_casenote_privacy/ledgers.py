@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["provision_history", "record_operator_access", "record_provision"]
 
 
-def record_provision(
-    privacy: Privacy, subject: str, *, recipient: str, items: Iterable[str]
-) -> dict[str, Any]:
+def record_provision(privacy: Privacy, subject: str, *, recipient: str, items: Iterable[str]) -> dict[str, Any]:
     """Record one handover of ``items`` about ``subject`` to ``recipient``.
 
     Items the policy does not declare for that recipient are refused

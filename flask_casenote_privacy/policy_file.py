@@ -75,9 +75,7 @@ def load_policy(source: str | Path) -> Policy:
                     "(or give the path of a .toml policy file)"
                 ],
             )
-        text = (resources.files("flask_casenote_privacy") / "presets" / f"{source}.toml").read_text(
-            encoding="utf-8"
-        )
+        text = (resources.files("flask_casenote_privacy") / "presets" / f"{source}.toml").read_text(encoding="utf-8")
         return parse_policy(text, source=f"preset {source!r}")
     path = Path(source)
     try:
@@ -123,9 +121,7 @@ class _Reader:
         self.problems.append(f"{where}: {message}")
 
     # -- primitives ------------------------------------------------------
-    def table(
-        self, where: str, value: Any, allowed: Iterable[str], required: Iterable[str]
-    ) -> dict[str, Any]:
+    def table(self, where: str, value: Any, allowed: Iterable[str], required: Iterable[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.problem(where, f"must be a table, not {type(value).__name__}")
             return {}
@@ -136,9 +132,7 @@ class _Reader:
                 self.problem(where, f"missing required key {key!r}")
         return value
 
-    def string(
-        self, where: str, value: Any, *, pattern: re.Pattern[str] | None = None, hint: str = ""
-    ) -> str:
+    def string(self, where: str, value: Any, *, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
         if not isinstance(value, str) or not value.strip():
             self.problem(where, "must be a non-empty string")
             return ""
@@ -173,9 +167,7 @@ class _Reader:
     def optional_text(self, where: str, value: Any) -> Text | None:
         return None if value is None else self.text(where, value)
 
-    def id_list(
-        self, where: str, value: Any, known: set[str], what: str, *, non_empty: bool = True
-    ) -> tuple[str, ...]:
+    def id_list(self, where: str, value: Any, known: set[str], what: str, *, non_empty: bool = True) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.problem(where, f"must be a list of {what} ids")
             return ()
@@ -183,9 +175,7 @@ class _Reader:
             self.problem(where, f"must name at least one {what}")
         for entry in value:
             if entry not in known:
-                self.problem(
-                    where, f"unknown {what} {entry!r} (declared: {', '.join(sorted(known)) or 'none'})"
-                )
+                self.problem(where, f"unknown {what} {entry!r} (declared: {', '.join(sorted(known)) or 'none'})")
         if len(set(value)) != len(value):
             self.problem(where, f"names the same {what} twice")
         return tuple(value)
@@ -396,9 +386,7 @@ class _Reader:
         )
 
     def destruction(self, raw: Any) -> Destruction:
-        d = self.table(
-            "destruction", raw, {"procedure", "method", "separate_storage"}, ["procedure", "method"]
-        )
+        d = self.table("destruction", raw, {"procedure", "method", "separate_storage"}, ["procedure", "method"])
         return Destruction(
             procedure=self.text("destruction.procedure", d.get("procedure")),
             method=self.text("destruction.method", d.get("method")),

@@ -42,9 +42,7 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
             "collection": i18n.ui(f"collection.{item.collection}", lang),
             "required": item.required,
             "purposes": [t(p.label) for p in policy.purposes_using(item.id)],
-            "retention": (
-                i18n.period_label(retention_of[item.id].period, lang) if item.id in retention_of else ""
-            ),
+            "retention": (i18n.period_label(retention_of[item.id].period, lang) if item.id in retention_of else ""),
         }
         for item in policy.items
     ]
@@ -112,13 +110,9 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
             "method": t(policy.destruction.method),
             "separate_storage": policy.destruction.separate_storage,
         },
-        "refusal_grounds": [
-            {"id": g.id, "text": t(g.text), "statute": t(g.statute)} for g in policy.refusal_grounds
-        ],
+        "refusal_grounds": [{"id": g.id, "text": t(g.text), "statute": t(g.statute)} for g in policy.refusal_grounds],
         "officer": {
-            "name": officer.name
-            if lang == "ko" or not officer.name_en
-            else f"{officer.name_en} ({officer.name})",
+            "name": officer.name if lang == "ko" or not officer.name_en else f"{officer.name_en} ({officer.name})",
             "email": officer.email,
             "phone": officer.phone,
             "title": t(officer.title),

@@ -131,6 +131,7 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
     if req["status"] == "refused":
         raise InvalidRequest(f"request {request_id} was refused; it cannot be executed")
     subject = req["subject"]
+    privacy.flush(timeout=30)  # the subject's access events in flight count too
     if req["scope"] == "all":
         _withdraw_consents(privacy, subject, None, req["channel"])
         archive_subject(privacy, subject, privacy.sources, request_id)
@@ -168,9 +169,7 @@ def _erase_items_only_for(privacy: Privacy, subject: str, purposes: list[str]) -
     columns &= {c.name for c in access_log.columns} - {"id", "event_id", "subject"}
     if columns:
         with privacy.databases.main.begin() as conn:
-            conn.execute(
-                update(access_log).where(access_log.c.subject == subject).values({c: None for c in columns})
-            )
+            conn.execute(update(access_log).where(access_log.c.subject == subject).values({c: None for c in columns}))
     for source in privacy.sources.values():
         source.erase(subject, items=items)
     return items
@@ -196,9 +195,7 @@ def refuse_request(
     problems = []
     grounds = [g.id for g in privacy.policy.refusal_grounds]
     if ground not in grounds:
-        problems.append(
-            f"ground: {ground!r} is not one of the policy's refusal grounds ({', '.join(grounds)})"
-        )
+        problems.append(f"ground: {ground!r} is not one of the policy's refusal grounds ({', '.join(grounds)})")
     if not isinstance(reason, str) or not reason.strip():
         problems.append("reason: explain the refusal to the member")
     if req["status"] != "registered":
@@ -302,9 +299,7 @@ def notify(privacy: Privacy, request_id: str, kind: str) -> None:
         privacy.mailer.send(to, subject, body, kind=kind)
     if row["status"] in ("completed", "refused") and row["notify_to"]:
         with privacy.databases.main.begin() as conn:
-            conn.execute(
-                update(requests_table).where(requests_table.c.id == request_id).values(notify_to=None)
-            )
+            conn.execute(update(requests_table).where(requests_table.c.id == request_id).values(notify_to=None))
 
 
 def _mail_context(privacy: Privacy, row: dict[str, Any]) -> dict[str, Any]:
@@ -314,9 +309,7 @@ def _mail_context(privacy: Privacy, row: dict[str, Any]) -> dict[str, Any]:
     view = _public(privacy, row)
     ko, en = _KIND_TEXT[row["kind"]]
     scope_ko = (
-        "회원탈퇴"
-        if row["scope"] == "all"
-        else ", ".join(policy.purpose(p).label.get("ko") for p in view["purposes"])
+        "회원탈퇴" if row["scope"] == "all" else ", ".join(policy.purpose(p).label.get("ko") for p in view["purposes"])
     )
     scope_en = (
         "leaving membership"

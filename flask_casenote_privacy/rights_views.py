@@ -80,9 +80,7 @@ def add_rights_routes(
             raise InvalidRequest("purposes: expected a list of purpose ids")
         if not isinstance(scope, (str, type(None))):
             raise InvalidRequest('scope: expected "all"')
-        req = register_request(
-            privacy, subject=subject, kind="withdraw", channel="web", scope=scope, purposes=purposes
-        )
+        req = register_request(privacy, subject=subject, kind="withdraw", channel="web", scope=scope, purposes=purposes)
         return answer(req)
 
     @bp.post("/withdraw/email")
@@ -90,12 +88,7 @@ def add_rights_routes(
         """Mail a withdrawal link; the answer never tells whether the address is known."""
         check_csrf()
         email = request_fields().get("email")
-        if (
-            not isinstance(email, str)
-            or "@" not in email
-            or len(email) > 320
-            or any(c.isspace() for c in email)
-        ):
+        if not isinstance(email, str) or "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
             raise InvalidRequest("email: a valid email address is required")
         subject = privacy.find_subject("email", email.strip())
         if subject is not None:

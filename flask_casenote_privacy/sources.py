@@ -138,9 +138,7 @@ class ModelSource:
     # -- the protocol ----------------------------------------------------------------
     def export(self, subject: str) -> list[SourceRecord]:
         with self.session() as session:
-            rows = session.scalars(
-                sa.select(self.model).where(self.subject_column == self.subject_value(subject))
-            )
+            rows = session.scalars(sa.select(self.model).where(self.subject_column == self.subject_value(subject)))
             return [self.record(row) for row in rows]
 
     def record(self, row: Any) -> SourceRecord:
@@ -157,14 +155,10 @@ class ModelSource:
             if items is None:
                 result = session.execute(sa.delete(self.model).where(where))
             else:
-                columns = [
-                    self.items[i] for i in items if i in self.items and self.columns[self.items[i]].nullable
-                ]
+                columns = [self.items[i] for i in items if i in self.items and self.columns[self.items[i]].nullable]
                 if not columns:
                     return 0
-                result = session.execute(
-                    sa.update(self.model).where(where).values({c: None for c in columns})
-                )
+                result = session.execute(sa.update(self.model).where(where).values({c: None for c in columns}))
             return int(getattr(result, "rowcount", 0) or 0)
 
     def find(self, item: str, value: str) -> list[str]:

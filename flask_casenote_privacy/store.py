@@ -175,9 +175,7 @@ operator_access = Table(
 
 def record_policy_version(conn: Connection, policy: Policy, now: datetime) -> bool:
     """Store this text of the policy unless it is already stored; True if it was new."""
-    exists = conn.execute(
-        select(policy_versions.c.id).where(policy_versions.c.digest == policy.digest)
-    ).first()
+    exists = conn.execute(select(policy_versions.c.id).where(policy_versions.c.digest == policy.digest)).first()
     if exists:
         return False
 

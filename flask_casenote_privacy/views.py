@@ -47,9 +47,7 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
         languages = privacy.policy.languages
         lang = request.args.get("lang", languages[0])
         if lang not in languages:
-            raise InvalidRequest(
-                f"unknown language {lang!r}; this policy is available in: {', '.join(languages)}"
-            )
+            raise InvalidRequest(f"unknown language {lang!r}; this policy is available in: {', '.join(languages)}")
         return lang
 
     def check_csrf() -> None:
@@ -83,9 +81,7 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
             choices = consent_choices(privacy)
             subject = privacy.current_subject()
             if subject is not None:
-                record_consent(
-                    privacy.databases.main, policy, subject, choices, channel="web", now=privacy.now()
-                )
+                record_consent(privacy.databases.main, policy, subject, choices, channel="web", now=privacy.now())
                 cookie_value = None
             else:
                 merged = {g.purpose: g.granted for g in cookie_grants(privacy)} | choices

@@ -170,11 +170,7 @@ class AccessLogWriter:
         with self._engine().begin() as conn:
             if idempotent:
                 ids = [r["event_id"] for r in rows]
-                known = set(
-                    conn.execute(
-                        select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))
-                    ).scalars()
-                )
+                known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
                 rows = [r for r in rows if r["event_id"] not in known]
             if rows:
                 try:
@@ -188,9 +184,7 @@ class AccessLogWriter:
 
     def _insert_missing(self, conn: Any, rows: list[Row]) -> None:
         ids = [r["event_id"] for r in rows]
-        known = set(
-            conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars()
-        )
+        known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
         missing = [r for r in rows if r["event_id"] not in known]
         if missing:
             conn.execute(insert(access_log), missing)

@@ -108,7 +108,9 @@ def servers() -> Iterator[dict[str, ServerDatabases]]:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_urls(request: pytest.FixtureRequest, servers: dict[str, ServerDatabases], tmp_path: Any) -> tuple[URL, URL]:
+def database_urls(
+    request: pytest.FixtureRequest, servers: dict[str, ServerDatabases], tmp_path: Any
+) -> tuple[URL, URL]:
     """(main, archive) URLs of two empty databases on each backend in turn."""
     backend = request.param
     if backend == "sqlite":
@@ -208,3 +210,54 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         for backend in SERVER_ENV
     )
     terminalreporter.write_line(f"database backends -- {counts}")
+
+
+# -- a real SMTP server on loopback ---------------------------------------------------
+class Outbox:
+    """Messages received by the loopback SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+        from email import message_from_bytes
+        from email.policy import default
+
+        message = message_from_bytes(envelope.content, policy=default)
+        self.messages.append(
+            {
+                "to": list(envelope.rcpt_tos),
+                "from": envelope.mail_from,
+                "message": message,
+                "subject": str(message["Subject"]),
+                "body": message.get_content(),
+            }
+        )
+        return "250 OK"
+
+    def wait(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, int, Outbox]]:
+    """(host, port, outbox) of an aiosmtpd server on 127.0.0.1."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    outbox = Outbox()
+    controller = Controller(outbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, outbox
+    finally:
+        controller.stop()

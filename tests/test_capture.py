@@ -32,9 +32,7 @@ def _csrf_off(app: Flask) -> None:
 
 def test_without_consent_only_the_legal_access_log_fields_are_stored(site: Flask) -> None:
     client = site.test_client()
-    assert (
-        client.get("/search?q=kim+family+divorce&page=2", headers={"User-Agent": IPHONE}).status_code == 200
-    )
+    assert client.get("/search?q=kim+family+divorce&page=2", headers={"User-Agent": IPHONE}).status_code == 200
     (row,) = access_rows(site)
     assert row["ip"] == "127.0.0.1"
     assert row["method"] == "GET"
@@ -94,9 +92,7 @@ def test_gpc_refuses_statistics_advertising_but_not_service_improvement(site: Fl
     ["garbage", "", "a" * 5000, "eyJ2IjoiMSJ9.Zz9.tampered", "%%%%", "\u00ff\u00fe"],
     ids=["garbage", "empty", "huge", "bad-signature", "percent", "latin1"],
 )
-def test_a_garbled_consent_cookie_counts_as_no_consent_and_the_request_is_served(
-    site: Flask, cookie: str
-) -> None:
+def test_a_garbled_consent_cookie_counts_as_no_consent_and_the_request_is_served(site: Flask, cookie: str) -> None:
     client = site.test_client()
     headers = {"User-Agent": IPHONE, "Cookie": f"privacy_consent={cookie}"}
     assert client.get("/search", headers=headers).status_code == 200

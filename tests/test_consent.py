@@ -58,9 +58,7 @@ def test_signed_in_grant_appends_to_the_ledger_with_version_and_channel(site: Fl
     token = csrf_token(client)
     headers = {"X-CSRF-Token": token, "X-Test-Subject": "41"}
     clock.set("2026-12-01T09:00:00+09:00")
-    answer = client.post(
-        "/privacy/consent", json={"purposes": {"service_improvement": True}}, headers=headers
-    )
+    answer = client.post("/privacy/consent", json={"purposes": {"service_improvement": True}}, headers=headers)
     assert answer.status_code == 200
     assert answer.get_json() == {"granted": ["service_improvement"], "gpc": False}
     clock.set("2026-12-02T09:00:00+09:00")
@@ -90,14 +88,10 @@ def test_signed_in_grant_appends_to_the_ledger_with_version_and_channel(site: Fl
         ([1, 2], "expected"),
     ],
 )
-def test_bad_consent_input_is_400_with_a_message_and_changes_nothing(
-    site: Flask, body: object, message: str
-) -> None:
+def test_bad_consent_input_is_400_with_a_message_and_changes_nothing(site: Flask, body: object, message: str) -> None:
     client = site.test_client()
     token = csrf_token(client)
-    answer = client.post(
-        "/privacy/consent", json=body, headers={"X-CSRF-Token": token, "X-Test-Subject": "41"}
-    )
+    answer = client.post("/privacy/consent", json=body, headers={"X-CSRF-Token": token, "X-Test-Subject": "41"})
     assert answer.status_code == 400
     assert message in answer.get_json()["message"]
     assert ledger_rows(site) == []
@@ -107,9 +101,7 @@ def test_every_problem_of_a_consent_body_is_named(site: Flask) -> None:
     client = site.test_client()
     token = csrf_token(client)
     body = {"purposes": {"security": False, "nope": True, "service_improvement": 1}}
-    message = client.post("/privacy/consent", json=body, headers={"X-CSRF-Token": token}).get_json()[
-        "message"
-    ]
+    message = client.post("/privacy/consent", json=body, headers={"X-CSRF-Token": token}).get_json()["message"]
     assert "'security'" in message and "'nope'" in message and "'service_improvement'" in message
 
 
@@ -135,9 +127,7 @@ def test_anonymous_choices_live_in_a_signed_cookie_not_the_ledger(site: Flask) -
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     assert ledger_rows(site) == []
     # a second choice keeps the first
-    client.post(
-        "/privacy/consent", json={"purposes": {"service_improvement": True}}, headers={"X-CSRF-Token": token}
-    )
+    client.post("/privacy/consent", json={"purposes": {"service_improvement": True}}, headers={"X-CSRF-Token": token})
     state = client.get("/privacy/consent", headers={"Accept": "application/json"}).get_json()
     assert state["granted"] == ["service_improvement", "statistics_advertising"]
 
@@ -167,9 +157,7 @@ def test_a_newer_ledger_decision_is_not_overwritten_by_an_older_cookie(site: Fla
     client = site.test_client()
     token = csrf_token(client)
     clock.set("2026-12-01T09:00:00+09:00")
-    client.post(
-        "/privacy/consent", json={"purposes": {"service_improvement": True}}, headers={"X-CSRF-Token": token}
-    )
+    client.post("/privacy/consent", json={"purposes": {"service_improvement": True}}, headers={"X-CSRF-Token": token})
     cookie = client.get_cookie("privacy_consent").value
     # Later, signed in elsewhere, the member refused it.
     other = site.test_client()
@@ -210,9 +198,7 @@ def test_consent_given_under_an_older_policy_lapses_when_the_purpose_changed_its
     path.write_text(changed, encoding="utf-8")
     new = make_app(PRIVACY_POLICY=str(path), PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive)
     add_routes(new)
-    state = (
-        new.test_client().get("/privacy/consent", headers={"Accept": "application/json", **as_5}).get_json()
-    )
+    state = new.test_client().get("/privacy/consent", headers={"Accept": "application/json", **as_5}).get_json()
     assert state["granted"] == ["statistics_advertising"]  # unchanged purpose: still granted
     assert state["policy_version"] == "2027-01-01"
 
@@ -240,9 +226,7 @@ def test_the_html_form_saves_choices_and_redirects(site: Flask) -> None:
         data={"csrf_token": token, "action": "accept_all"},
         headers={"X-Test-Subject": "9"},
     )
-    state = client.get(
-        "/privacy/consent", headers={"Accept": "application/json", "X-Test-Subject": "9"}
-    ).get_json()
+    state = client.get("/privacy/consent", headers={"Accept": "application/json", "X-Test-Subject": "9"}).get_json()
     assert state["granted"] == ["service_improvement", "statistics_advertising"]
     english = client.get("/privacy/consent?lang=en").get_data(as_text=True)
     assert "Your optional consents" in english

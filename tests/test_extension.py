@@ -89,7 +89,9 @@ def test_relative_sqlite_paths_resolve_into_the_instance_folder(tmp_path: Path) 
     with app.app_context():
         assert privacy.databases.main_url.database == str(tmp_path / "instance" / "main.db")
         # the same relative name for both would be one file: refused
-    app2 = bare_app(tmp_path / "x", PRIVACY_DATABASE_URI="sqlite:///a.db", PRIVACY_ARCHIVE_DATABASE_URI="sqlite:///a.db")
+    app2 = bare_app(
+        tmp_path / "x", PRIVACY_DATABASE_URI="sqlite:///a.db", PRIVACY_ARCHIVE_DATABASE_URI="sqlite:///a.db"
+    )
     with pytest.raises(ConfigurationError, match="PRIVACY_ARCHIVE_DATABASE_URI"):
         Privacy(app2)
 
@@ -147,7 +149,10 @@ def test_timezone_config_overrides_the_policy_calendar(tmp_path: Path) -> None:
     privacy = Privacy(app)
     with app.app_context():
         # 2026-11-30T20:00Z is still 11-30 in UTC: + P3M stays in February
-        assert privacy.expires_at("access_log", datetime(2026, 11, 30, 20, tzinfo=timezone.utc)).date().isoformat() == "2027-02-28"
+        assert (
+            privacy.expires_at("access_log", datetime(2026, 11, 30, 20, tzinfo=timezone.utc)).date().isoformat()
+            == "2027-02-28"
+        )
 
 
 def test_expires_at_follows_the_seoul_calendar(app: Flask) -> None:

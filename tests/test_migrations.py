@@ -42,7 +42,10 @@ def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
 def test_migrated_schema_matches_the_table_definitions(backend_app: Flask) -> None:
     privacy = backend_app.extensions["privacy"]
     with backend_app.app_context():
-        for engine, metadata in ((privacy.databases.main, store.metadata), (privacy.databases.archive, archive.metadata)):
+        for engine, metadata in (
+            (privacy.databases.main, store.metadata),
+            (privacy.databases.archive, archive.metadata),
+        ):
             with engine.connect() as conn:
                 context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
                 diff = [d for d in compare_metadata(context, metadata) if not _is_version_table(d)]
@@ -71,7 +74,9 @@ def test_own_version_table_leaves_the_hosts_alembic_history_alone(
 
 
 def test_a_changed_policy_text_is_recorded_as_a_new_version(
-    make_app: Callable[..., Flask], tmp_path, database_urls: tuple[URL, URL]  # type: ignore[no-untyped-def]
+    make_app: Callable[..., Flask],
+    tmp_path,
+    database_urls: tuple[URL, URL],  # type: ignore[no-untyped-def]
 ) -> None:
     from importlib import resources
 

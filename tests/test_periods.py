@@ -225,9 +225,7 @@ def test_adding_months_clamps_the_day_to_the_target_months_length(start: datetim
 
 @given(starts, st.integers(min_value=1, max_value=10))
 def test_years_are_twelve_months(start: datetime, n: int) -> None:
-    assert add_period(start, parse_period(f"P{n}Y"), SEOUL) == add_period(
-        start, parse_period(f"P{12 * n}M"), SEOUL
-    )
+    assert add_period(start, parse_period(f"P{n}Y"), SEOUL) == add_period(start, parse_period(f"P{12 * n}M"), SEOUL)
 
 
 @given(starts)

@@ -386,9 +386,7 @@ def test_stored_item_no_purpose_uses_is_reported() -> None:
 
 def test_retention_class_must_say_what_it_covers() -> None:
     problems = problems_of(MINIMAL.replace('items = ["email"]\n\n[destruction]', "\n[destruction]"))
-    assert has_problem(
-        problems, "retention[0] (membership): must say what it covers: 'items', 'records' or both"
-    )
+    assert has_problem(problems, "retention[0] (membership): must say what it covers: 'items', 'records' or both")
 
 
 def test_sections_given_as_the_wrong_toml_type_are_reported() -> None:

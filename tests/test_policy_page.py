@@ -37,8 +37,7 @@ RETENTION_ROWS_KO = [
 ]
 REFUSAL_GROUNDS_KO = [
     "법률에 특별한 규정이 있거나 법령상 의무를 준수하기 위하여 불가피한 경우",
-    "다른 사람의 생명·신체를 해할 우려가 있거나 "
-    "다른 사람의 재산과 그 밖의 이익을 부당하게 침해할 우려가 있는 경우",
+    "다른 사람의 생명·신체를 해할 우려가 있거나 다른 사람의 재산과 그 밖의 이익을 부당하게 침해할 우려가 있는 경우",
     "개인정보를 처리하지 아니하면 고객과 약정한 서비스를 제공하지 못하는 등 계약의 이행이 곤란한 경우로서 "
     "고객이 그 계약의 해지 의사를 명확하게 밝히지 아니한 경우",
 ]
@@ -156,9 +155,7 @@ def test_page_names_the_payment_agent_and_the_five_card_items(ko_text: str) -> N
 
 
 @pytest.mark.parametrize(("record", "statute", "period"), RETENTION_ROWS_KO)
-def test_each_retention_record_states_its_law_and_period(
-    ko_text: str, record: str, statute: str, period: str
-) -> None:
+def test_each_retention_record_states_its_law_and_period(ko_text: str, record: str, statute: str, period: str) -> None:
     section = between(ko_text, SEED_HEADINGS[3], SEED_HEADINGS[4])
     labels = [row[0] for row in RETENTION_ROWS_KO] + ["회원 정보"]
     following = labels[labels.index(record) + 1]
@@ -366,9 +363,7 @@ def _edited_preset(tmp_path: Path) -> Path:
     return path
 
 
-def test_changing_the_policy_file_changes_the_page_and_the_json(
-    make_app: Callable[..., Flask], tmp_path: Path
-) -> None:
+def test_changing_the_policy_file_changes_the_page_and_the_json(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     app = make_app(PRIVACY_POLICY=str(_edited_preset(tmp_path)))
     client = app.test_client()
 

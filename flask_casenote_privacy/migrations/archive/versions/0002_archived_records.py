@@ -19,9 +19,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "privacy_archived_record",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("subject_ref", sa.String(64), nullable=False),
         sa.Column("source", sa.String(64), nullable=False),
         sa.Column("record_key", sa.String(191), nullable=False),
