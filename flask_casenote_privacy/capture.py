@@ -10,8 +10,8 @@ The event is logged as ``"http.access"`` and handed to the buffered writer.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import json
+import logging
 import time
 import uuid
 from datetime import datetime
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 from flask import Flask, Response, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from .consent import Grant, in_force, ledger_grants, record_consent
 from .context import RequestPrivacy

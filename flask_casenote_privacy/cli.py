@@ -81,3 +81,133 @@ def db_upgrade() -> None:
         url = privacy.databases.main_url if result.database == "main" else privacy.databases.archive_url
         state = f"{result.before or 'empty'} -> {result.after}" if result.changed else f"at {result.after}"
         click.echo(f"{result.database} database ({url.render_as_string(hide_password=True)}): {state}")
+
+
+# -- the officer's desk ----------------------------------------------------------------
+def _operator(officer: str | None) -> str:
+    import getpass
+
+    if officer:
+        return officer
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _fail(exc: Exception) -> None:
+    message = getattr(exc, "description", None) or str(exc)
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+@privacy_cli.group("requests")
+def requests_group() -> None:
+    """Data-subject requests: list, register, complete, refuse."""
+
+
+@requests_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--officer", default=None, help="Who is asking (for the operator access record).")
+@with_appcontext
+def requests_list(fmt: str, officer: str | None) -> None:
+    """Requests, overdue first (each with id, subject, kind, status, due_at)."""
+    from .ledgers import record_operator_access
+    from .requests import list_requests
+
+    privacy = _privacy()
+    rows = list_requests(privacy)
+    record_operator_access(privacy, operator=_operator(officer), task="list requests (cli)")
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no requests")
+    for r in rows:
+        flag = "OVERDUE " if r["overdue"] else ""
+        scope = ",".join(r["purposes"]) if r["purposes"] else r["scope"]
+        click.echo(
+            f"{flag}{r['id']}  {r['kind']:<8} {r['status']:<10} subject={r['subject']} "
+            f"scope={scope} channel={r['channel']} due={r['due_at']}"
+        )
+
+
+@requests_group.command("register")
+@click.option("--subject", required=True, help="The member's id.")
+@click.option("--kind", required=True, type=click.Choice(["withdraw", "stop", "access", "delete"]))
+@click.option("--channel", required=True, type=click.Choice(["web", "email", "written"]))
+@click.option("--scope", type=click.Choice(["all"]), default=None, help="All purposes (leave membership).")
+@click.option("--purpose", "purposes", multiple=True, help="A purpose (repeatable) instead of --scope all.")
+@click.option("--officer", default=None, help="Who registers it (default: the OS user).")
+@with_appcontext
+def requests_register(
+    subject: str, kind: str, channel: str, scope: str | None, purposes: tuple[str, ...], officer: str | None
+) -> None:
+    """Register a written or emailed request at once (a withdrawal also executes at once)."""
+    from .errors import InvalidRequest
+    from .requests import register_request
+
+    privacy = _privacy()
+    try:
+        req = register_request(
+            privacy,
+            subject=subject,
+            kind=kind,
+            channel=channel,
+            scope=scope,
+            purposes=list(purposes),
+            registered_by=_operator(officer),
+        )
+    except InvalidRequest as exc:
+        _fail(exc)
+    click.echo(json.dumps(req, ensure_ascii=False, indent=2))
+
+
+@requests_group.command("complete")
+@click.argument("request_id")
+@click.option("--officer", default=None)
+@with_appcontext
+def requests_complete(request_id: str, officer: str | None) -> None:
+    """Carry out a request (erase for stop/delete; tell the member an access request is ready)."""
+    from werkzeug.exceptions import HTTPException
+
+    from .requests import complete_request
+
+    try:
+        req = complete_request(_privacy(), request_id, _operator(officer))
+    except HTTPException as exc:
+        _fail(exc)
+    click.echo(json.dumps(req, ensure_ascii=False, indent=2))
+
+
+@requests_group.command("refuse")
+@click.argument("request_id")
+@click.option("--ground", required=True, help="A refusal ground id of the policy.")
+@click.option("--reason", required=True, help="The explanation the member receives.")
+@click.option("--officer", default=None)
+@with_appcontext
+def requests_refuse(request_id: str, ground: str, reason: str, officer: str | None) -> None:
+    """Refuse on a statutory ground; nothing is erased; the member is told how to object."""
+    from werkzeug.exceptions import HTTPException
+
+    from .requests import refuse_request
+
+    try:
+        req = refuse_request(_privacy(), request_id, ground=ground, reason=reason, officer=_operator(officer))
+    except HTTPException as exc:
+        _fail(exc)
+    click.echo(json.dumps(req, ensure_ascii=False, indent=2))
+
+
+@privacy_cli.command("export")
+@click.argument("subject")
+@click.option("--officer", default=None)
+@with_appcontext
+def export_command(subject: str, officer: str | None) -> None:
+    """Everything held about SUBJECT, as JSON (writes an operator access record)."""
+    from .ledgers import record_operator_access
+
+    privacy = _privacy()
+    data = privacy.export(subject)
+    record_operator_access(privacy, operator=_operator(officer), task="export subject data (cli)", subject=subject)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
