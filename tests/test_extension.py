@@ -179,7 +179,7 @@ def test_naive_clock_is_refused(tmp_path: Path) -> None:
     from datetime import datetime
 
     app = bare_app(tmp_path)
-    privacy = Privacy(app, clock=lambda: datetime(2026, 1, 1))  # noqa: DTZ001
+    privacy = Privacy(app, clock=lambda: datetime(2026, 1, 1))
     with pytest.raises(RuntimeError, match="aware"):
         privacy.now()
 

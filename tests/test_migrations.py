@@ -24,7 +24,7 @@ def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
 
     first = runner.invoke(args=["privacy", "db", "upgrade"])
     assert first.exit_code == 0, first.output
-    assert f"main database" in first.output and "empty -> main_0003" in first.output
+    assert "main database" in first.output and "empty -> main_0003" in first.output
     assert "archive database" in first.output and "empty -> archive_0002" in first.output
 
     second = runner.invoke(args=["privacy", "db", "upgrade"])
