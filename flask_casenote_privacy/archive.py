@@ -21,8 +21,9 @@ from sqlalchemy import (
 )
 
 from .db import UTCDateTime
+from .store import destruction_table
 
-__all__ = ["archived_records", "metadata"]
+__all__ = ["archived_records", "destructions", "metadata"]
 
 metadata = MetaData()
 
@@ -43,3 +44,5 @@ archived_records = Table(
     Column("ciphertext", LargeBinary, nullable=False),
     UniqueConstraint("source", "record_key", name="uq_privacy_archived_record_source_key"),
 )
+
+destructions = destruction_table(metadata)

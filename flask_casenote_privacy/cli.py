@@ -101,6 +101,13 @@ def _fail(exc: Exception) -> None:
     raise SystemExit(1)
 
 
+def _audit(privacy: Privacy, officer: str | None, task: str, subject: str | None) -> None:
+    """An operator access record for a command that touched a member's data."""
+    from .ledgers import record_operator_access
+
+    record_operator_access(privacy, operator=_operator(officer), task=task, subject=subject)
+
+
 @privacy_cli.group("requests")
 def requests_group() -> None:
     """Data-subject requests: list, register, complete, refuse."""
@@ -160,6 +167,7 @@ def requests_register(
         )
     except InvalidRequest as exc:
         _fail(exc)
+    _audit(privacy, officer, f"register {req['kind']} request {req['id']} (cli)", req["subject"])
     click.echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
@@ -177,6 +185,7 @@ def requests_complete(request_id: str, officer: str | None) -> None:
         req = complete_request(_privacy(), request_id, _operator(officer))
     except HTTPException as exc:
         _fail(exc)
+    _audit(_privacy(), officer, f"complete request {request_id} (cli)", req["subject"])
     click.echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
@@ -196,6 +205,7 @@ def requests_refuse(request_id: str, ground: str, reason: str, officer: str | No
         req = refuse_request(_privacy(), request_id, ground=ground, reason=reason, officer=_operator(officer))
     except HTTPException as exc:
         _fail(exc)
+    _audit(_privacy(), officer, f"refuse request {request_id} (cli)", req["subject"])
     click.echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
@@ -211,3 +221,86 @@ def export_command(subject: str, officer: str | None) -> None:
     data = privacy.export(subject)
     record_operator_access(privacy, operator=_operator(officer), task="export subject data (cli)", subject=subject)
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# -- destruction -----------------------------------------------------------------------
+@privacy_cli.command("purge")
+@click.option("--now", "now_text", default=None, help="Decide as if it were this ISO-8601 instant (default: now).")
+@click.option("--dry-run", is_flag=True, help="Print the same figures; change nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option("--class", "classes", multiple=True, help="Only this retention class (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--history", is_flag=True, help="Print the destruction ledger instead of purging.")
+@click.option("--vacuum", is_flag=True, help="Also reclaim the space (VACUUM / OPTIMIZE TABLE).")
+@click.option("--executor", default=None, help="Who runs it, for the ledger (default: the OS user).")
+@with_appcontext
+def purge_command(
+    now_text: str | None,
+    dry_run: bool,
+    batch_size: int,
+    classes: tuple[str, ...],
+    fmt: str,
+    history: bool,
+    vacuum: bool,
+    executor: str | None,
+) -> None:
+    """Destroy everything past its retention and write the destruction ledger.
+
+    Exit status: 0 done (or nothing to do), 1 bad arguments, 2 usage error.
+    """
+    from datetime import datetime
+
+    from .destruction import destruction_history
+    from .purge import known_classes, purge
+
+    privacy = _privacy()
+    tz = privacy.policy.tz
+    if history:
+        rows = destruction_history(privacy)
+        if fmt == "json":
+            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                click.echo(
+                    f"{r['ran_at']}  {r['retention']:<20} {r['count']:>8}  {r['target']:<18} "
+                    f"{r['executor']}  run={r['run_id'][:8]}  {r['method']}"
+                )
+            if not rows:
+                click.echo("the destruction ledger is empty")
+        return
+    problems = []
+    now = None
+    if now_text is not None:
+        try:
+            now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=tz)  # a wall-clock time is read on the policy's calendar
+        except ValueError:
+            problems.append(f"--now: {now_text!r} is not an ISO-8601 date-time (e.g. 2027-03-01T00:00:00+09:00)")
+    valid = known_classes(privacy)
+    for cls in classes:
+        if cls not in valid:
+            problems.append(f"--class: unknown retention class {cls!r} (known: {', '.join(valid)})")
+    if problems:
+        for p in problems:
+            click.echo(f"error: {p}", err=True)
+        raise SystemExit(1)
+    report = purge(
+        privacy,
+        now=now,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        classes=classes or None,
+        executor=_operator(executor),
+        vacuum=vacuum,
+    )
+    data = report.to_dict(tz)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    title = "dry run: nothing changed" if dry_run else f"run {report.run_id}"
+    click.echo(f"purge at {data['now']} ({title})")
+    click.echo(f"{'retention class':<22}{'destroyed':>10}{'kept':>10}  next expiry")
+    for c in data["classes"]:
+        click.echo(f"{c['retention']:<22}{c['destroyed']:>10}{c['kept']:>10}  {c['next_expiry'] or '-'}")
+    click.echo(f"{'total':<22}{data['destroyed']:>10}")

@@ -151,6 +151,17 @@ def add_officer_routes(
         audit("export subject data", subject)
         return jsonify(data)
 
+    @bp.get("/officer/destructions")
+    @officer_only
+    def officer_destructions() -> Any:
+        """The destruction ledger (파기 기록): what was destroyed, when, under which law."""
+        from .destruction import destruction_history
+
+        rows = destruction_history(privacy)
+        if wants_json():
+            return jsonify(destructions=rows)
+        return render_template("privacy/officer/destructions.html", lang="ko", rows=rows)
+
     @bp.get("/officer/access-records")
     @officer_only
     def officer_access_records() -> Any:

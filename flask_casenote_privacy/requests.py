@@ -20,6 +20,7 @@ from .consent import ledger_grants, record_consent
 from .errors import InvalidRequest
 from .mail import render_notification
 from .periods import add_period
+from .shredding import add_subject_tombstone
 from .store import access_log
 from .store import requests as requests_table
 
@@ -138,6 +139,7 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
         # Only after the archive committed: erase the host's rows, dependants first.
         for source in reversed(list(privacy.sources.values())):
             source.erase(subject)
+        add_subject_tombstone(privacy, subject)
         result: dict[str, Any] = {"retained": retained_summary(privacy, subject)}
     else:
         purposes = req["purposes"].split(",")

@@ -67,6 +67,14 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def _checkpoint(bind: Any) -> None:
+    """Fold the SQLite write-ahead log into the (secure-deleted) file and truncate it,
+    so the erased values are not left in the -wal file."""
+    engine = bind.engine if hasattr(bind, "engine") else bind
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 class ModelSource:
     """A :class:`DataSource` over one SQLAlchemy model.
 
@@ -152,6 +160,10 @@ class ModelSource:
     def erase(self, subject: str, items: Collection[str] | None = None) -> int:
         where = self.subject_column == self.subject_value(subject)
         with self.session() as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            if sqlite:
+                # Overwrite what is deleted instead of leaving it in free pages.
+                session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
             if items is None:
                 result = session.execute(sa.delete(self.model).where(where))
             else:
@@ -159,7 +171,16 @@ class ModelSource:
                 if not columns:
                     return 0
                 result = session.execute(sa.update(self.model).where(where).values({c: None for c in columns}))
-            return int(getattr(result, "rowcount", 0) or 0)
+            count = int(getattr(result, "rowcount", 0) or 0)
+            bind = session.get_bind()
+        if sqlite and count:
+            _checkpoint(bind)
+        return count
+
+    def subjects(self) -> list[str]:
+        """Every subject with a record here (lets the purge re-apply destructions after a restore)."""
+        with self.session() as session:
+            return [str(v) for v in session.scalars(sa.select(self.subject_column).distinct())]
 
     def find(self, item: str, value: str) -> list[str]:
         column = self.items.get(item)

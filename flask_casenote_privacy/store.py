@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     insert,
     select,
 )
@@ -33,6 +34,8 @@ from .policy import Policy
 __all__ = [
     "access_log",
     "consent_events",
+    "destruction_table",
+    "destructions",
     "metadata",
     "operator_access",
     "policy_versions",
@@ -41,6 +44,7 @@ __all__ = [
     "requests",
     "subject_keys",
     "token_uses",
+    "tombstones",
 ]
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; elsewhere the log needs 64 bits.
@@ -170,6 +174,39 @@ operator_access = Table(
     Column("subject", String(SUBJECT), nullable=True),
     Column("task", String(255), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+
+def destruction_table(meta: MetaData) -> Table:
+    """The destruction ledger (파기 기록). Each database keeps its own, written in the
+    same transaction as the rows it counts; no personal data in it."""
+    return Table(
+        "privacy_destruction",
+        meta,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("run_id", String(32), nullable=False, index=True),
+        Column("ran_at", UTCDateTime, nullable=False),
+        Column("purge_now", UTCDateTime, nullable=False),
+        Column("retention", String(64), nullable=False),
+        Column("statute", Text, nullable=False),
+        Column("target", String(64), nullable=False),
+        Column("count", BigInteger, nullable=False),
+        Column("method", String(255), nullable=False),
+        Column("executor", String(191), nullable=False),
+        UniqueConstraint("run_id", "retention", "target", name="uq_privacy_destruction_run_class_target"),
+    )
+
+
+destructions = destruction_table(metadata)
+
+# Keyed hashes of destroyed subject keys and withdrawn subjects: a restored
+# backup must not bring them back; the purge re-applies these destructions.
+tombstones = Table(
+    "privacy_tombstone",
+    metadata,
+    Column("ref", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("destroyed_at", UTCDateTime, nullable=False),
 )
 
 

@@ -1,0 +1,195 @@
+"""Destruction on schedule: everything past its retention, irrecoverably, each batch
+counted in the destruction ledger (파기 기록) in the same transaction.
+
+Targets: access-log rows, archived records (then the subject's key once none
+of their records remains: crypto-shredding), provision records, operator
+access records, spent withdrawal links. Nothing is touched before its time;
+two purges at once destroy each row once; a killed purge completes next run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, Table, bindparam, delete, func, select
+from sqlalchemy.engine import Connection
+
+from . import archive as archive_db
+from .destruction import (
+    INTERNAL_CLASSES,
+    PurgeReport,
+    as_utc,
+    destruction_history,
+    method_of,
+    scrub_all,
+    statute_of,
+    write_ledger,
+)
+from .shredding import reapply_tombstones, shred_keys
+from .store import access_log, operator_access, provisions, token_uses
+
+if TYPE_CHECKING:
+    from .extension import Privacy
+
+__all__ = ["INTERNAL_CLASSES", "PurgeReport", "destruction_history", "known_classes", "purge"]
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    database: str  # "main" or "archive"
+    table: Table
+    fixed_class: str | None = None  # else the table's `retention` column
+
+
+TARGETS = (
+    _Target("access_log", "main", access_log),
+    _Target("archived_records", "archive", archive_db.archived_records),
+    _Target("provisions", "main", provisions),
+    _Target("operator_access", "main", operator_access, fixed_class="operator_access"),
+    _Target("withdrawal_links", "main", token_uses, fixed_class="withdrawal_link"),
+)
+
+
+def known_classes(privacy: Privacy) -> list[str]:
+    return [r.id for r in privacy.policy.retention if r.period is not None] + list(INTERNAL_CLASSES)
+
+
+def purge(
+    privacy: Privacy,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int = 2000,
+    classes: Iterable[str] | None = None,
+    executor: str = "cli",
+    vacuum: bool = False,
+) -> PurgeReport:
+    """Destroy what is past its retention at ``now`` (default: the clock)."""
+    now = now or privacy.now()
+    wanted = set(classes) if classes else None
+    report = PurgeReport(run_id=uuid.uuid4().hex, now=now, dry_run=dry_run)
+    for retention in known_classes(privacy):  # every class gets a line, even with nothing to do
+        if wanted is None or retention in wanted:
+            report.cls(retention, statute_of(privacy, retention))
+    privacy.flush(timeout=60)
+    if not dry_run:
+        reapply_tombstones(privacy, report, executor, wanted)
+    for target in TARGETS:
+        engine = privacy.databases.main if target.database == "main" else privacy.databases.archive
+        if dry_run:
+            _count_expired(privacy, engine, target, now, wanted, report)
+        else:
+            _destroy_expired(privacy, engine, target, now, wanted, report, batch_size, executor)
+        _count_kept(privacy, engine, target, now, wanted, report)
+    if wanted is None or "subject_key" in wanted:
+        shred_keys(privacy, report, now, executor, dry_run)
+    if not dry_run and report.destroyed:
+        scrub_all(privacy, vacuum)
+    return report
+
+
+# -- destroying --------------------------------------------------------------------------
+def _class_column(target: _Target) -> Any:
+    return target.table.c.retention if target.fixed_class is None else None
+
+
+def _expired_classes(conn: Connection, target: _Target, now: datetime, wanted: set[str] | None) -> list[str]:
+    if target.fixed_class is not None:
+        return [target.fixed_class] if wanted is None or target.fixed_class in wanted else []
+    t = target.table
+    found = conn.execute(select(t.c.retention).where(t.c.expires_at <= now).distinct()).scalars().all()
+    return [c for c in found if wanted is None or c in wanted]
+
+
+def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: str, batch_size: int) -> int:
+    t = target.table
+    key = t.c.nonce if target.table is token_uses else t.c.id
+    where = [t.c.expires_at <= now]
+    if target.fixed_class is None:
+        where.append(t.c.retention == retention)
+    if conn.dialect.name in ("mysql", "mariadb"):
+        stmt = delete(t).where(*where).with_dialect_options(mysql_limit=batch_size)
+    else:
+        victims = select(key).where(*where).order_by(t.c.expires_at).limit(batch_size).scalar_subquery()
+        stmt = delete(t).where(key.in_(victims), *where)
+    return int(conn.execute(stmt).rowcount or 0)
+
+
+def _destroy_expired(
+    privacy: Privacy,
+    engine: Engine,
+    target: _Target,
+    now: datetime,
+    wanted: set[str] | None,
+    report: PurgeReport,
+    batch_size: int,
+    executor: str,
+) -> None:
+    with engine.connect() as conn:
+        found = _expired_classes(conn, target, now, wanted)
+    method = method_of(engine)
+    for retention in found:
+        entry = report.cls(retention, statute_of(privacy, retention))
+        entry.targets.add(target.name)
+        while True:
+            # One short transaction per batch: the rows and their ledger count commit together.
+            with engine.begin() as conn:
+                count = _batch_delete(conn, target, now, retention, batch_size)
+                if count:
+                    write_ledger(conn, privacy, report, retention, target.name, count, method, executor)
+            entry.destroyed += count
+            if count < batch_size:
+                break
+
+
+def _count_expired(
+    privacy: Privacy, engine: Engine, target: _Target, now: datetime, wanted: set[str] | None, report: PurgeReport
+) -> None:
+    t = target.table
+    rows: list[tuple[Any, Any]]
+    with engine.connect() as conn:
+        if target.fixed_class is None:
+            rows = [
+                tuple(r)
+                for r in conn.execute(
+                    select(t.c.retention, func.count()).where(t.c.expires_at <= now).group_by(t.c.retention)
+                )
+            ]
+        else:
+            rows = [
+                (
+                    target.fixed_class,
+                    conn.execute(select(func.count()).select_from(t).where(t.c.expires_at <= now)).scalar_one(),
+                )
+            ]
+    for retention, count in rows:
+        if (wanted is None or retention in wanted) and count:
+            entry = report.cls(retention, statute_of(privacy, retention))
+            entry.destroyed += int(count)
+            entry.targets.add(target.name)
+
+
+def _count_kept(
+    privacy: Privacy, engine: Engine, target: _Target, now: datetime, wanted: set[str] | None, report: PurgeReport
+) -> None:
+    t = target.table
+    label = t.c.retention if target.fixed_class is None else bindparam("cls", target.fixed_class)
+    query = select(label, func.count(), func.min(t.c.expires_at)).where(t.c.expires_at > now)
+    if target.fixed_class is None:
+        query = query.group_by(t.c.retention)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    for retention, count, first in rows:
+        if not count or (wanted is not None and retention not in wanted):
+            continue
+        entry = report.cls(retention, statute_of(privacy, retention))
+        entry.kept += int(count)
+        entry.targets.add(target.name)
+        first = as_utc(first)
+        if first is not None and (entry.next_expiry is None or first < entry.next_expiry):
+            entry.next_expiry = first
