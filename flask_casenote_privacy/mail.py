@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import structlog
-from flask import render_template
+from flask import current_app
 
 __all__ = ["MailSettings", "Mailer", "render_notification"]
 
@@ -94,6 +94,8 @@ def render_notification(kind: str, **context: Any) -> tuple[str, str]:
 
     The template's first line is the subject; the rest is the body.
     """
-    text = render_template(f"privacy/mail/{kind}.txt", **context).strip()
+    # The bare Jinja environment: a mail needs no request, and the host's context
+    # processors (which may look at a member being erased) must not run for it.
+    text = current_app.jinja_env.get_template(f"privacy/mail/{kind}.txt").render(**context).strip()
     subject, _, body = text.partition("\n")
     return subject.strip(), body.strip() + "\n"

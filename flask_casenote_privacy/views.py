@@ -32,6 +32,13 @@ def _url(endpoint: str) -> str | None:
         return None
 
 
+def _safe_next(target: str | None) -> str | None:
+    """A same-site path to go back to after a form (a consent banner), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
 def wants_json() -> bool:
     if request.is_json:
         return True
@@ -91,9 +98,10 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
             if wants_json():
                 response = jsonify(granted=sorted(state.granted), gpc=state.gpc)
             else:
-                response = redirect(  # type: ignore[assignment]
-                    url_for("privacy.consent", lang=request.args.get("lang"), saved=1), 303
+                target = _safe_next(request.form.get("next")) or url_for(
+                    "privacy.consent", lang=request.args.get("lang"), saved=1
                 )
+                response = redirect(target, 303)  # type: ignore[assignment]
             if cookie_value is not None:
                 cookie = privacy.consent_cookie
                 response.set_cookie(
