@@ -9,12 +9,14 @@ consent: fail closed.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine, and_, func, insert, select
 
 from .policy import Policy
@@ -32,7 +34,9 @@ __all__ = [
 ]
 
 CONSENT_SALT = "privacy.consent"
-CHANNELS = ("web", "cookie", "officer", "api", "withdrawal")
+# Channels a ledger event can come through: the consent page, an anonymous
+# visitor's cookie carried over at sign-in, and a withdrawal request.
+CHANNELS = ("web", "cookie", "withdrawal")
 
 
 @dataclass(frozen=True)
@@ -146,12 +150,22 @@ class ConsentCookie:
 
     The payload is ``{"v": policy version, "p": {purpose: [granted, fingerprint]}}``;
     it is signed with the app's ``SECRET_KEY`` and its own salt, and expires.
+
+    A visitor sends the same value on every request, so the outcome of checking
+    a value's signature (its grants and when it was signed, or "bad") is kept
+    in a small LRU keyed by the exact value. Its age is checked against the
+    clock on every call, so a cached value expires like any other.
     """
+
+    CACHE_SIZE = 2048
 
     def __init__(self, secret_key: str | bytes, name: str, max_age: int, clock: Callable[[], datetime]) -> None:
         self.serializer = URLSafeTimedSerializer(secret_key, salt=CONSENT_SALT, signer=clocked_signer(clock))
         self.name = name
         self.max_age = max_age
+        self._clock = clock
+        self._verified: OrderedDict[str, tuple[tuple[Grant, ...], int] | None] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def dumps(self, policy: Policy, choices: Mapping[str, bool]) -> str:
         payload = {
@@ -164,15 +178,40 @@ class ConsentCookie:
         """The grants in a cookie value; ``[]`` for a missing, expired, tampered or garbled one."""
         if not value or len(value) > 4096:
             return []
+        verified = self._verify(value)
+        if verified is None:
+            return []
+        grants, signed_at = verified
+        if self.max_age is not None:
+            # As itsdangerous's TimestampSigner.unsign: too old or from the future is expired.
+            age = int(self._clock().timestamp()) - signed_at
+            if age > self.max_age or age < 0:
+                return []
+        return list(grants)
+
+    def _verify(self, value: str) -> tuple[tuple[Grant, ...], int] | None:
+        """(grants, signing time) of a value whose signature holds, else ``None``; cached."""
+        with self._verified_lock:
+            try:
+                self._verified.move_to_end(value)
+                return self._verified[value]
+            except KeyError:
+                pass
         try:
-            payload, signed_at = self.serializer.loads(value, max_age=self.max_age, return_timestamp=True)
-        except SignatureExpired:
-            return []
+            payload, signed_at = self.serializer.loads(value, max_age=None, return_timestamp=True)
+            result: tuple[tuple[Grant, ...], int] | None = (
+                tuple(_grants_from_payload(payload, signed_at)),
+                int(signed_at.timestamp()),
+            )
         except BadSignature:
-            return []
+            result = None
         except Exception:
-            return []
-        return _grants_from_payload(payload, signed_at)
+            result = None
+        with self._verified_lock:
+            self._verified[value] = result
+            while len(self._verified) > self.CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return result
 
 
 def _grants_from_payload(payload: Any, signed_at: datetime) -> list[Grant]:

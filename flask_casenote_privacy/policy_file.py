@@ -7,6 +7,7 @@ The format is documented in ``docs/policy-file.md``.
 from __future__ import annotations
 
 import re
+from datetime import date
 import sys
 from importlib import resources
 from pathlib import Path
@@ -144,7 +145,11 @@ class _Reader(ProblemCollector):
         effective = data.get("effective_date")
         if effective is not None:
             effective = str(effective)
-            if not _DATE.match(effective):
+            try:
+                if not _DATE.match(effective):
+                    raise ValueError(effective)
+                date.fromisoformat(effective)
+            except ValueError:
                 self.problem("effective_date", f"{effective!r} is not a date (YYYY-MM-DD)")
         tz_name = data.get("timezone", "Asia/Seoul")
         if not isinstance(tz_name, str):

@@ -46,7 +46,8 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         }
         for item in policy.items
     ]
-    signup = [t(i.label) for i in policy.items if i.collection == "signup"]
+    signup = [t(i.label) for i in policy.items if i.collection == "signup" and i.required]
+    signup_optional = [t(i.label) for i in policy.items if i.collection == "signup" and not i.required]
     usage = [t(i.label) for i in policy.items if i.collection == "usage"]
     purposes = [
         {
@@ -100,6 +101,7 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         "josa": i18n.josa,
         "items": items,
         "signup_items": join(signup, "을/를"),
+        "signup_optional_items": join(signup_optional, "을/를"),
         "usage_items": join(usage, "이/가"),
         "purposes": purposes,
         "recipients": recipients,
