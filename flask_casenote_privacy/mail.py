@@ -14,12 +14,14 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-import structlog
+import logging
 from flask import current_app
 
 __all__ = ["MailSettings", "Mailer", "render_notification"]
 
-log = structlog.get_logger("flask_casenote_privacy.mail")
+# Standard logging, like the writer's: the host decides where it goes, and
+# command-line output (JSON on stdout) stays clean.
+log = logging.getLogger("flask_casenote_privacy.mail")
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Mailer:
             if s.username:
                 smtp.login(s.username, s.password or "")
             smtp.send_message(message)
-        log.info("privacy.mail", kind=kind, subject=subject, delivered=True)
+        log.info("privacy mail sent: kind=%s", kind)
 
     def send_later(self, to: str, subject: str, body: str, *, kind: str) -> None:
         if self._pool is None:
@@ -80,7 +82,7 @@ class Mailer:
         try:
             self.send(to, subject, body, kind=kind)
         except Exception as exc:
-            log.error("privacy.mail_failed", kind=kind, error=type(exc).__name__)
+            log.error("privacy mail failed: kind=%s error=%s", kind, type(exc).__name__)
 
     def flush(self, timeout: float | None = 30) -> None:
         """Wait for messages handed to :meth:`send_later` (tests call it)."""

@@ -112,9 +112,11 @@ def add_rights_routes(
 
     def read_link(token: str) -> Any:
         try:
-            return privacy.withdraw_tokens.read(token), None
+            link = privacy.withdraw_tokens.read(token)
+            privacy.withdraw_tokens.check_unused(privacy.databases.main, link)
         except TokenError as exc:
             return None, exc.reason
+        return link, None
 
     def token_error(reason: str) -> Any:
         ko, en = _TOKEN_ERRORS[reason]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .consent import clocked_signer
@@ -65,6 +65,12 @@ class WithdrawTokens:
         ):
             raise TokenError("invalid")
         return WithdrawLink(payload["s"], payload["n"], issued)
+
+    def check_unused(self, engine: Engine, link: WithdrawLink) -> None:
+        """:class:`TokenError` ("used") if the link was spent already."""
+        with engine.connect() as conn:
+            if conn.execute(select(token_uses.c.nonce).where(token_uses.c.nonce == link.nonce)).first():
+                raise TokenError("used")
 
     def use(self, engine: Engine, link: WithdrawLink, now: datetime) -> None:
         """Spend the link once; :class:`TokenError` ("used") the second time."""
