@@ -87,7 +87,7 @@ def purge(
             _destroy_expired(privacy, engine, target, now, wanted, report, batch_size, executor)
         _count_kept(privacy, engine, target, now, wanted, report)
     if wanted is None or "subject_key" in wanted:
-        shred_keys(privacy, report, now, executor, dry_run)
+        shred_keys(privacy, report, now, executor, dry_run, wanted)
     if not dry_run and report.destroyed:
         scrub_all(privacy, vacuum)
     return report
@@ -143,7 +143,9 @@ def _destroy_expired(
                 if count:
                     write_ledger(conn, privacy, report, retention, target.name, count, method, executor)
             entry.destroyed += count
-            if count < batch_size:
+            # Stop only on an empty batch: a short one may just mean a concurrent
+            # purge took some of these rows, while more remain.
+            if not count:
                 break
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, not_, select, update
 from sqlalchemy.engine import Connection
 
 from . import archive as archive_db
@@ -22,8 +22,18 @@ if TYPE_CHECKING:
 __all__ = ["add_subject_tombstone", "reapply_tombstones", "shred_keys"]
 
 
-def shred_keys(privacy: Privacy, report: PurgeReport, now: datetime, executor: str, dry_run: bool) -> None:
-    """Destroy the key of every subject none of whose archived records remains."""
+def shred_keys(
+    privacy: Privacy,
+    report: PurgeReport,
+    now: datetime,
+    executor: str,
+    dry_run: bool,
+    wanted: set[str] | None = None,
+) -> None:
+    """Destroy the key of every subject none of whose archived records remains.
+
+    A dry run destroyed no archived record, so it counts as gone those the real
+    run would have destroyed (past ``now``, in a ``wanted`` class): same figures."""
     dbs = privacy.databases
     hash_key = privacy.hash_key
     with dbs.main.connect() as conn:
@@ -36,18 +46,19 @@ def shred_keys(privacy: Privacy, report: PurgeReport, now: datetime, executor: s
     refs = {subject: subject_ref(hash_key, subject) for subject in keys if subject not in busy}
     if not refs:
         return
+    records = archive_db.archived_records
     with dbs.archive.connect() as conn:
         alive: set[str] = set()
         values = list(refs.values())
         for start in range(0, len(values), 500):
             chunk = values[start : start + 500]
-            alive |= set(
-                conn.execute(
-                    select(archive_db.archived_records.c.subject_ref)
-                    .where(archive_db.archived_records.c.subject_ref.in_(chunk))
-                    .distinct()
-                ).scalars()
-            )
+            query = select(records.c.subject_ref).where(records.c.subject_ref.in_(chunk)).distinct()
+            if dry_run:
+                doomed_now = records.c.expires_at <= now
+                if wanted is not None:
+                    doomed_now = and_(doomed_now, records.c.retention.in_(sorted(wanted)))
+                query = query.where(not_(doomed_now))
+            alive |= set(conn.execute(query).scalars())
     doomed = [subject for subject, ref in refs.items() if ref not in alive]
     entry = report.cls("subject_key", INTERNAL_CLASSES["subject_key"])
     entry.targets.add("subject_keys")
@@ -59,17 +70,30 @@ def shred_keys(privacy: Privacy, report: PurgeReport, now: datetime, executor: s
         chunk = doomed[start : start + 500]
         with dbs.main.begin() as conn:
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(chunk))).rowcount or 0
-            _add_tombstones(conn, [refs[s] for s in chunk], "key", privacy.now())
-            if count:
+            if count:  # else a concurrent purge deleted them, and wrote their tombstones
+                _add_tombstones(conn, [refs[s] for s in chunk], "key", privacy.now())
                 write_ledger(conn, privacy, report, "subject_key", "subject_keys", count, method, executor)
         entry.destroyed += count
 
 
+def _kinds(value: str) -> set[str]:
+    """A tombstone's kinds: one ref can be a withdrawn subject and, later, a destroyed key."""
+    return {k for k in value.split(",") if k}
+
+
 def _add_tombstones(conn: Connection, refs: list[str], kind: str, at: datetime) -> None:
-    existing = set(conn.execute(select(tombstones.c.ref).where(tombstones.c.ref.in_(refs))).scalars())
+    existing = {
+        row[0]: _kinds(row[1])
+        for row in conn.execute(select(tombstones.c.ref, tombstones.c.kind).where(tombstones.c.ref.in_(refs)))
+    }
     fresh = [{"ref": r, "kind": kind, "destroyed_at": at} for r in dict.fromkeys(refs) if r not in existing]
     if fresh:
         conn.execute(insert(tombstones), fresh)
+    for ref, kinds in existing.items():
+        if kind not in kinds:
+            conn.execute(
+                update(tombstones).where(tombstones.c.ref == ref).values(kind=",".join(sorted(kinds | {kind})))
+            )
 
 
 def add_subject_tombstone(privacy: Privacy, subject: str) -> None:
@@ -84,19 +108,21 @@ def reapply_tombstones(privacy: Privacy, report: PurgeReport, executor: str, wan
     dbs = privacy.databases
     hash_key = privacy.hash_key
     with dbs.main.connect() as conn:
-        dead = {row[0]: row[1] for row in conn.execute(select(tombstones.c.ref, tombstones.c.kind))}
+        dead = {row[0]: _kinds(row[1]) for row in conn.execute(select(tombstones.c.ref, tombstones.c.kind))}
         keys = conn.execute(select(subject_keys.c.subject)).scalars().all()
     if not dead:
         return
     method = "re-applied after a restore (tombstone)"
-    revived = [s for s in keys if subject_ref(hash_key, s) in dead]
+    # Only a destroyed key comes back destroyed: a withdrawn member's key must keep
+    # their archived records readable until those records expire.
+    revived = [s for s in keys if "key" in dead.get(subject_ref(hash_key, s), ())]
     if revived and (wanted is None or "subject_key" in wanted):
         with dbs.main.begin() as conn:
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(revived))).rowcount or 0
             if count:
                 write_ledger(conn, privacy, report, "subject_key", "subject_keys", count, method, executor)
         report.cls("subject_key", INTERNAL_CLASSES["subject_key"]).destroyed += count
-    key_refs = [ref for ref, kind in dead.items() if kind == "key"]
+    key_refs = [ref for ref, kinds in dead.items() if "key" in kinds]
     records = archive_db.archived_records
     for start in range(0, len(key_refs), 500):
         chunk = key_refs[start : start + 500]
@@ -118,25 +144,34 @@ def reapply_tombstones(privacy: Privacy, report: PurgeReport, executor: str, wan
                 if count:
                     write_ledger(conn, privacy, report, retention, "archived_records", count, method, executor)
                     report.cls(retention, statute_of(privacy, retention)).destroyed += count
-    subject_refs = {ref for ref, kind in dead.items() if kind == "subject"}
-    if subject_refs and (wanted is None or "membership" in wanted):
-        for source in privacy.sources.values():
-            subjects = getattr(source, "subjects", None)
-            if subjects is None or source.retention is not None:
+    subject_refs = {ref for ref, kinds in dead.items() if "subject" in kinds}
+    if subject_refs:
+        _reapply_withdrawals(privacy, report, executor, wanted, subject_refs, method)
+
+
+def _reapply_withdrawals(
+    privacy: Privacy, report: PurgeReport, executor: str, wanted: set[str] | None, refs: set[str], method: str
+) -> None:
+    """Withdrawn members found again in the host's sources (a restored host backup):
+    erase them again from every source, as the withdrawal did; records the law keeps
+    are archived first (idempotent: normally they are there already)."""
+    from .archiving import archive_subject
+
+    hash_key = privacy.hash_key
+    sources = privacy.sources
+    revived: dict[str, None] = {}
+    for source in sources.values():
+        subjects = getattr(source, "subjects", None)
+        if subjects is not None:
+            revived.update((s, None) for s in subjects() if subject_ref(hash_key, s) in refs)
+    for subject in revived:
+        archive_subject(privacy, subject, sources, None)
+        for name, source in reversed(list(sources.items())):  # dependants first, as a withdrawal does
+            retention = source.retention or "membership"
+            if wanted is not None and retention not in wanted:
                 continue
-            for subject in subjects():
-                if subject_ref(hash_key, subject) in subject_refs:
-                    count = source.erase(subject)
-                    if count:
-                        with dbs.main.begin() as conn:
-                            write_ledger(
-                                conn,
-                                privacy,
-                                report,
-                                "membership",
-                                "host:" + type(source).__name__,
-                                count,
-                                method,
-                                executor,
-                            )
-                        report.cls("membership", statute_of(privacy, "membership")).destroyed += count
+            count = source.erase(subject)
+            if count:
+                with privacy.databases.main.begin() as conn:
+                    write_ledger(conn, privacy, report, retention, f"host:{name}"[:64], count, method, executor)
+                report.cls(retention, statute_of(privacy, retention)).destroyed += count

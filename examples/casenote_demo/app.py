@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PRIVACY_MAIL_SENDER="privacy@casenote.kr",
         DEMO_OFFICER_EMAIL=os.environ.get("DEMO_OFFICER_EMAIL", "contact@casenote.kr"),
     )
-    for key in ("PRIVACY_DATABASE_URI", "PRIVACY_ARCHIVE_DATABASE_URI"):
+    for key in ("PRIVACY_DATABASE_URI", "PRIVACY_ARCHIVE_DATABASE_URI", "PRIVACY_SPOOL_DIR"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     app.config.update(test_config or {})
