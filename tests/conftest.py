@@ -183,7 +183,7 @@ def privacy(app: Flask) -> Privacy:
 
 
 # -- CI guard: a required backend must have run, not skipped -------------------
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+def _record_backend_outcome(report: pytest.TestReport) -> None:
     for backend in SERVER_ENV:
         if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid or f"-{backend}-" in report.nodeid:
             if report.when == "call" or report.outcome == "skipped":
@@ -191,7 +191,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    problems = []
+    problems = [f"the {leak}" for leak in _leaks]
     for backend in sorted(REQUIRED):
         if _outcomes[(backend, "skipped")]:
             problems.append(f"{_outcomes[(backend, 'skipped')]} {backend} test(s) were skipped")
@@ -200,16 +200,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if problems and session.testscollected:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line("PRIVACY_TEST_REQUIRE_BACKENDS: " + "; ".join(problems), red=True)
+            reporter.write_line("the suite must fail: " + "; ".join(problems), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    counts = ", ".join(
-        f"{backend}: {_outcomes[(backend, 'passed')]} passed, {_outcomes[(backend, 'skipped')]} skipped"
-        for backend in SERVER_ENV
-    )
-    terminalreporter.write_line(f"database backends -- {counts}")
 
 
 # -- a real SMTP server on loopback ---------------------------------------------------
@@ -261,3 +253,37 @@ def smtp() -> Iterator[tuple[str, int, Outbox]]:
         yield "127.0.0.1", port, outbox
     finally:
         controller.stop()
+
+
+# -- the whole run's captured output must not hold the probe values -------------------------------
+# Tests send these through requests, headers, logs and mails; whatever the suite
+# captured (stdout, stderr, log records) is scanned after every test.
+LOG_PROBES = {
+    "probe email": "probe.member@example.kr",
+    "resident registration number": "900101-1234567",
+    "card number": "4111111111111111",
+}
+_leaks: list[str] = []
+_failed_calls: set[str] = set()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _record_backend_outcome(report)
+    if report.when == "call" and report.failed:
+        _failed_calls.add(report.nodeid)  # its own assertion message may quote a probe
+    if report.when == "teardown" and report.nodeid not in _failed_calls:
+        for title, text in report.sections:
+            for what, probe in LOG_PROBES.items():
+                if probe in text:
+                    _leaks.append(f"{report.nodeid} ({title}): the {what}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    counts = ", ".join(
+        f"{backend}: {_outcomes[(backend, 'passed')]} passed, {_outcomes[(backend, 'skipped')]} skipped"
+        for backend in SERVER_ENV
+    )
+    terminalreporter.write_line(f"database backends -- {counts}")
+    terminalreporter.write_line(f"captured output scanned for probe values: {len(_leaks)} leak(s)")
+    for leak in _leaks:
+        terminalreporter.write_line(f"  LEAK {leak}", red=True)
