@@ -42,9 +42,9 @@ def archive_subject(privacy: Privacy, subject: str, sources: dict[str, DataSourc
         return 0
     now = privacy.now()
     dbs = privacy.databases
-    with dbs.main.begin() as conn:
-        key = get_or_create_key(conn, subject, now)
     ref = subject_ref(privacy.hash_key, subject)
+    with dbs.main.begin() as conn:
+        key = get_or_create_key(conn, subject, now, ref)
     policy = privacy.policy
     with dbs.archive.begin() as conn:
         existing = {

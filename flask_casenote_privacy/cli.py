@@ -285,15 +285,21 @@ def purge_command(
         for p in problems:
             click.echo(f"error: {p}", err=True)
         raise SystemExit(1)
-    report = purge(
-        privacy,
-        now=now,
-        dry_run=dry_run,
-        batch_size=batch_size,
-        classes=classes or None,
-        executor=_operator(executor),
-        vacuum=vacuum,
-    )
+    from .errors import ConfigurationError
+
+    try:
+        report = purge(
+            privacy,
+            now=now,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            classes=classes or None,
+            executor=_operator(executor),
+            vacuum=vacuum,
+        )
+    except ConfigurationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
     data = report.to_dict(tz)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

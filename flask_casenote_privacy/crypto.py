@@ -32,7 +32,7 @@ def get_key(conn: Connection, subject: str) -> bytes | None:
     return None if key is None else bytes(key)
 
 
-def get_or_create_key(conn: Connection, subject: str, now: datetime) -> bytes:
+def get_or_create_key(conn: Connection, subject: str, now: datetime, ref: str | None = None) -> bytes:
     """The subject's key, made on first use (race-safe: a concurrent insert wins)."""
     key = get_key(conn, subject)
     if key is not None:
@@ -40,7 +40,7 @@ def get_or_create_key(conn: Connection, subject: str, now: datetime) -> bytes:
     fresh = AESGCM.generate_key(bit_length=256)
     try:
         with conn.begin_nested():
-            conn.execute(insert(subject_keys).values(subject=subject, key=fresh, created_at=now))
+            conn.execute(insert(subject_keys).values(subject=subject, key=fresh, created_at=now, ref=ref))
     except IntegrityError:
         existing = get_key(conn, subject)
         assert existing is not None

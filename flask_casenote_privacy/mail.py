@@ -6,6 +6,7 @@ event, without the address. Addresses are used to send and never stored here.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,7 +15,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-import logging
 from flask import current_app
 
 __all__ = ["MailSettings", "Mailer", "render_notification"]
@@ -48,13 +48,7 @@ class Mailer:
     def send(self, to: str, subject: str, body: str, *, kind: str) -> None:
         s = self.settings
         if not s.server:
-            log.info(
-                "privacy.mail",
-                kind=kind,
-                subject=subject,
-                delivered=False,
-                reason="PRIVACY_MAIL_SERVER unset",
-            )
+            log.info("privacy mail not sent (PRIVACY_MAIL_SERVER unset): kind=%s subject=%s", kind, subject)
             return
         message = EmailMessage()
         message["From"] = s.sender

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from . import archive as archive_db
 from .crypto import subject_ref
 from .destruction import INTERNAL_CLASSES, PurgeReport, statute_of, write_ledger
+from .errors import ConfigurationError
 from .store import requests, subject_keys, tombstones
 
 if TYPE_CHECKING:
@@ -37,7 +38,18 @@ def shred_keys(
     dbs = privacy.databases
     hash_key = privacy.hash_key
     with dbs.main.connect() as conn:
-        keys = conn.execute(select(subject_keys.c.subject)).scalars().all()
+        stored = conn.execute(select(subject_keys.c.subject, subject_keys.c.ref)).all()
+        keys = [row[0] for row in stored]
+        changed = [row[0] for row in stored if row[1] is not None and row[1] != subject_ref(hash_key, row[0])]
+        if changed:
+            # With another hash key no archived record would match its key: shredding now
+            # would destroy keys of records the law still makes us keep. Refuse.
+            raise ConfigurationError(
+                "PRIVACY_HASH_KEY",
+                f"differs from the key the archive was written with ({len(changed)} subject key(s) do not match); "
+                "restore the previous PRIVACY_HASH_KEY (or SECRET_KEY, if PRIVACY_HASH_KEY was never set) "
+                "before purging",
+            )
         busy = set(
             conn.execute(
                 select(requests.c.subject).where(requests.c.status == "registered", requests.c.scope == "all")

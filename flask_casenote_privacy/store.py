@@ -116,6 +116,9 @@ subject_keys = Table(
     Column("subject", String(SUBJECT), nullable=False, unique=True),
     Column("key", LargeBinary(), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The keyed hash the archive knows this subject by, as it was when the key was
+    # made: a changed PRIVACY_HASH_KEY is then detected instead of shredding keys early.
+    Column("ref", String(64), nullable=True, index=True),
 )
 
 # Data-subject requests: withdrawal, processing stop, access, deletion.

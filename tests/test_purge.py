@@ -629,3 +629,26 @@ def test_reinserted_rows_of_destroyed_subjects_are_destroyed_again_on_every_back
     rows = [r for r in history(app) if r["run_id"] == report["run_id"]]
     assert sum(r["count"] for r in rows) == report["destroyed"] == 4
     assert all("tombstone" in r["method"] for r in rows)
+
+
+def test_a_changed_hash_key_stops_the_purge_before_it_shreds_any_key(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """Another PRIVACY_HASH_KEY matches no archived record: shredding then would make
+    records the law still keeps unreadable. The purge refuses, and nothing changes."""
+    from sqlalchemy import func, select
+
+    from flask_casenote_privacy.store import subject_keys
+
+    urls = (URL.create("sqlite", database=str(tmp_path / "m.sqlite")), URL.create("sqlite", database=str(tmp_path / "a.sqlite")))
+    site = build_site(make_app, urls, tmp_path, PRIVACY_CSRF=False, PRIVACY_HASH_KEY="first key")
+    site.add_member(41, "김민지", "hash.key@example.kr", [("2026-11-30T23:30:00+09:00", 19900)])
+    site.app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers={"X-Test-Subject": "41"})
+    site.close()
+    changed = build_site(make_app, urls, tmp_path, PRIVACY_CSRF=False, PRIVACY_HASH_KEY="second key")
+    result = changed.app.test_cli_runner().invoke(args=["privacy", "purge", "--now", "2027-01-01T00:00:00+09:00"])
+    assert result.exit_code == 1
+    assert "PRIVACY_HASH_KEY" in result.output
+    with changed.app.app_context(), changed.privacy.databases.main.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(subject_keys)).scalar_one() == 1
+    changed.close()

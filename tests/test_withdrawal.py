@@ -283,3 +283,21 @@ def test_register_model_rejects_unknown_items_and_retention(site: Site) -> None:
             session_factory=site.Session,
             name="p4",
         )
+
+
+def test_without_smtp_the_notification_is_logged_without_the_address(
+    make_app: Callable[..., Flask], tmp_path: Path, caplog: Any
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    urls = (URL.create("sqlite", database=str(tmp_path / "m.sqlite")), URL.create("sqlite", database=str(tmp_path / "a.sqlite")))
+    site = build_site(make_app, urls, tmp_path, PRIVACY_CSRF=False)  # no PRIVACY_MAIL_SERVER
+    site.add_member(41, "김민지", PROBE_EMAIL, [])
+    answer = site.app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers=as_member())
+    assert answer.status_code == 200
+    assert answer.get_json()["status"] == "completed"
+    mails = [r.getMessage() for r in caplog.records if r.name == "flask_casenote_privacy.mail"]
+    assert len(mails) == 2
+    assert all("not sent" in m and PROBE_EMAIL not in m for m in mails)
+    site.close()
