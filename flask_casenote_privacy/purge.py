@@ -9,13 +9,14 @@ two purges at once destroy each row once; a killed purge completes next run.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, bindparam, delete, func, select
+from sqlalchemy import Engine, Table, bindparam, delete, func, literal_column, select
 from sqlalchemy.engine import Connection
 
 from . import archive as archive_db
@@ -45,6 +46,14 @@ class _Target:
     table: Table
     fixed_class: str | None = None  # else the table's `retention` column
 
+
+# Batches start at ``batch_size`` rows and double while a transaction takes under
+# BATCH_SECONDS (halving again, never below ``batch_size``, when one takes over twice
+# that), up to MAX_BATCH rows: every commit rewrites each index page its batch touched,
+# so fewer, larger batches are several times faster, while no transaction holds the
+# write lock for long (writers wait at most ~2 x BATCH_SECONDS).
+BATCH_SECONDS = 0.05
+MAX_BATCH = 100_000
 
 TARGETS = (
     _Target("access_log", "main", access_log),
@@ -114,6 +123,12 @@ def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: s
         where.append(t.c.retention == retention)
     if conn.dialect.name in ("mysql", "mariadb"):
         stmt = delete(t).where(*where).with_dialect_options(mysql_limit=batch_size)
+    elif conn.dialect.name == "postgresql":
+        # By physical row address: a TID scan, not a join back through the primary key
+        # (2-3x faster). A row deleted meanwhile by another purge is skipped, not counted.
+        ctid: Any = literal_column("ctid")
+        by_address = select(ctid).select_from(t).where(*where).order_by(t.c.expires_at).limit(batch_size)
+        stmt = delete(t).where(ctid == func.any(func.array(by_address.scalar_subquery())), *where)
     else:
         victims = select(key).where(*where).order_by(t.c.expires_at).limit(batch_size).scalar_subquery()
         stmt = delete(t).where(key.in_(victims), *where)
@@ -136,10 +151,12 @@ def _destroy_expired(
     for retention in found:
         entry = report.cls(retention, statute_of(privacy, retention))
         entry.targets.add(target.name)
+        size = batch_size
         while True:
             # One short transaction per batch: the rows and their ledger count commit together.
+            started = time.monotonic()
             with engine.begin() as conn:
-                count = _batch_delete(conn, target, now, retention, batch_size)
+                count = _batch_delete(conn, target, now, retention, size)
                 if count:
                     write_ledger(conn, privacy, report, retention, target.name, count, method, executor)
             entry.destroyed += count
@@ -147,6 +164,11 @@ def _destroy_expired(
             # purge took some of these rows, while more remain.
             if not count:
                 break
+            took = time.monotonic() - started
+            if took < BATCH_SECONDS:
+                size = min(size * 2, max(MAX_BATCH, batch_size))
+            elif took > 2 * BATCH_SECONDS:
+                size = max(size // 2, batch_size)
 
 
 def _count_expired(

@@ -20,6 +20,7 @@ from .consent import ledger_grants, record_consent
 from .errors import InvalidRequest
 from .mail import render_notification
 from .periods import add_period
+from .destruction import PurgeReport, write_ledger
 from .shredding import add_subject_tombstone
 from .store import access_log
 from .store import requests as requests_table
@@ -137,9 +138,9 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
         _withdraw_consents(privacy, subject, None, req["channel"])
         archive_subject(privacy, subject, privacy.sources, request_id)
         # Only after the archive committed: erase the host's rows, dependants first.
-        for source in reversed(list(privacy.sources.values())):
-            source.erase(subject)
+        erased = {name: source.erase(subject) for name, source in reversed(list(privacy.sources.items()))}
         add_subject_tombstone(privacy, subject)
+        _ledger_erasure(privacy, request_id, erased)
         result: dict[str, Any] = {"retained": retained_summary(privacy, subject)}
     else:
         purposes = req["purposes"].split(",")
@@ -149,6 +150,24 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
     _finish(privacy, request_id, "completed", result)
     notify(privacy, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
     return get_request(privacy, request_id)
+
+
+def _ledger_erasure(privacy: Privacy, request_id: str, erased: dict[str, int]) -> None:
+    """A withdrawal's erasure goes into the destruction ledger too (run id = request id):
+    the officer's one record of everything destroyed, by purge or by request."""
+    report = PurgeReport(run_id=request_id, now=privacy.now(), dry_run=False)
+    with privacy.databases.main.begin() as conn:
+        for name, count in erased.items():
+            source = privacy.sources[name]
+            if not count:
+                continue
+            if source.retention is None:
+                method = f"deleted from the host's {name} on withdrawal (request {request_id[:8]})"
+                retention = "membership"
+            else:
+                method = f"moved to the archive encrypted, host rows deleted (request {request_id[:8]})"
+                retention = source.retention
+            write_ledger(conn, privacy, report, retention, f"host:{name}", count, method, "withdrawal")
 
 
 def _withdraw_consents(privacy: Privacy, subject: str, purposes: list[str] | None, channel: str) -> None:

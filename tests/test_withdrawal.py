@@ -301,3 +301,20 @@ def test_without_smtp_the_notification_is_logged_without_the_address(
     assert len(mails) == 2
     assert all("not sent" in m and PROBE_EMAIL not in m for m in mails)
     site.close()
+
+
+def test_a_withdrawals_erasure_is_in_the_destruction_ledger(site: Site) -> None:
+    from flask_casenote_privacy.destruction import destruction_history
+
+    request_id = site.app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers=as_member()).get_json()[
+        "request_id"
+    ]
+    with site.app.app_context():
+        rows = {(r["target"], r["retention"]): r for r in destruction_history(site.privacy) if r["run_id"] == request_id}
+    assert {k: r["count"] for k, r in rows.items()} == {
+        ("host:users", "membership"): 1,
+        ("host:search_history", "membership"): 1,
+        ("host:payments", "payment_record"): 2,
+    }
+    assert "archive" in rows[("host:payments", "payment_record")]["method"]
+    assert all(r["executor"] == "withdrawal" for r in rows.values())
