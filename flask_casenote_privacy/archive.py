@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -37,12 +38,13 @@ archived_records = Table(
     Column("retention", String(64), nullable=False),
     Column("statute", Text, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("expires_at", UTCDateTime, nullable=False),
     Column("archived_at", UTCDateTime, nullable=False),
     Column("request_id", String(32), nullable=True),
     Column("nonce", LargeBinary(), nullable=False),
     Column("ciphertext", LargeBinary, nullable=False),
     UniqueConstraint("source", "record_key", name="uq_privacy_archived_record_source_key"),
+    Index("ix_privacy_archived_record_retention_expires", "retention", "expires_at"),
 )
 
 destructions = destruction_table(metadata)

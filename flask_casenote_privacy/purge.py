@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, bindparam, delete, func, literal_column, select
+from sqlalchemy import Engine, Table, delete, func, literal_column, select
 from sqlalchemy.engine import Connection
 
 from . import archive as archive_db
@@ -52,8 +52,8 @@ class _Target:
 # that), up to MAX_BATCH rows: every commit rewrites each index page its batch touched,
 # so fewer, larger batches are several times faster, while no transaction holds the
 # write lock for long (writers wait at most ~2 x BATCH_SECONDS).
-BATCH_SECONDS = 0.05
-MAX_BATCH = 100_000
+BATCH_SECONDS = 0.08  # grow a batch below this, halve it above twice this: writers wait < ~200 ms
+MAX_BATCH = 250_000
 
 TARGETS = (
     _Target("access_log", "main", access_log),
@@ -107,20 +107,40 @@ def _class_column(target: _Target) -> Any:
     return target.table.c.retention if target.fixed_class is None else None
 
 
-def _expired_classes(conn: Connection, target: _Target, now: datetime, wanted: set[str] | None) -> list[str]:
+def _classes_present(conn: Connection, target: _Target) -> list[str]:
+    """The classes a table holds, by a loose index scan over (retention, expires_at):
+    one seek per class, however many rows there are."""
     if target.fixed_class is not None:
-        return [target.fixed_class] if wanted is None or target.fixed_class in wanted else []
+        return [target.fixed_class]
     t = target.table
-    found = conn.execute(select(t.c.retention).where(t.c.expires_at <= now).distinct()).scalars().all()
-    return [c for c in found if wanted is None or c in wanted]
+    found: list[str] = []
+    current = conn.execute(select(func.min(t.c.retention))).scalar()
+    while current is not None:
+        found.append(current)
+        current = conn.execute(select(func.min(t.c.retention)).where(t.c.retention > current)).scalar()
+    return found
+
+
+def _class_where(target: _Target, retention: str) -> list[Any]:
+    return [] if target.fixed_class is not None else [target.table.c.retention == retention]
+
+
+def _expired_classes(conn: Connection, target: _Target, now: datetime, wanted: set[str] | None) -> list[str]:
+    t = target.table
+    expired = []
+    for retention in _classes_present(conn, target):
+        if wanted is not None and retention not in wanted:
+            continue
+        probe = select(t.c.expires_at).where(*_class_where(target, retention), t.c.expires_at <= now).limit(1)
+        if conn.execute(probe).first() is not None:
+            expired.append(retention)
+    return expired
 
 
 def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: str, batch_size: int) -> int:
     t = target.table
     key = t.c.nonce if target.table is token_uses else t.c.id
-    where = [t.c.expires_at <= now]
-    if target.fixed_class is None:
-        where.append(t.c.retention == retention)
+    where = [*_class_where(target, retention), t.c.expires_at <= now]
     if conn.dialect.name in ("mysql", "mariadb"):
         stmt = delete(t).where(*where).with_dialect_options(mysql_limit=batch_size)
     elif conn.dialect.name == "postgresql":
@@ -130,8 +150,11 @@ def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: s
         by_address = select(ctid).select_from(t).where(*where).order_by(t.c.expires_at).limit(batch_size)
         stmt = delete(t).where(ctid == func.any(func.array(by_address.scalar_subquery())), *where)
     else:
+        # SQLite runs the statement under its single write lock, so the subquery's rows
+        # are still there: repeating the predicate outside would make it scan the whole
+        # expired range for every batch instead of seeking by rowid.
         victims = select(key).where(*where).order_by(t.c.expires_at).limit(batch_size).scalar_subquery()
-        stmt = delete(t).where(key.in_(victims), *where)
+        stmt = delete(t).where(key.in_(victims))
     return int(conn.execute(stmt).rowcount or 0)
 
 
@@ -175,45 +198,37 @@ def _count_expired(
     privacy: Privacy, engine: Engine, target: _Target, now: datetime, wanted: set[str] | None, report: PurgeReport
 ) -> None:
     t = target.table
-    rows: list[tuple[Any, Any]]
     with engine.connect() as conn:
-        if target.fixed_class is None:
-            rows = [
-                tuple(r)
-                for r in conn.execute(
-                    select(t.c.retention, func.count()).where(t.c.expires_at <= now).group_by(t.c.retention)
-                )
-            ]
-        else:
-            rows = [
-                (
-                    target.fixed_class,
-                    conn.execute(select(func.count()).select_from(t).where(t.c.expires_at <= now)).scalar_one(),
-                )
-            ]
-    for retention, count in rows:
-        if (wanted is None or retention in wanted) and count:
-            entry = report.cls(retention, statute_of(privacy, retention))
-            entry.destroyed += int(count)
-            entry.targets.add(target.name)
+        for retention in _classes_present(conn, target):
+            if wanted is not None and retention not in wanted:
+                continue
+            count = conn.execute(
+                select(func.count()).select_from(t).where(*_class_where(target, retention), t.c.expires_at <= now)
+            ).scalar_one()
+            if count:
+                entry = report.cls(retention, statute_of(privacy, retention))
+                entry.destroyed += int(count)
+                entry.targets.add(target.name)
 
 
 def _count_kept(
     privacy: Privacy, engine: Engine, target: _Target, now: datetime, wanted: set[str] | None, report: PurgeReport
 ) -> None:
     t = target.table
-    label = t.c.retention if target.fixed_class is None else bindparam("cls", target.fixed_class)
-    query = select(label, func.count(), func.min(t.c.expires_at)).where(t.c.expires_at > now)
-    if target.fixed_class is None:
-        query = query.group_by(t.c.retention)
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    for retention, count, first in rows:
-        if not count or (wanted is not None and retention not in wanted):
-            continue
-        entry = report.cls(retention, statute_of(privacy, retention))
-        entry.kept += int(count)
-        entry.targets.add(target.name)
-        first = as_utc(first)
-        if first is not None and (entry.next_expiry is None or first < entry.next_expiry):
-            entry.next_expiry = first
+        for retention in _classes_present(conn, target):
+            if wanted is not None and retention not in wanted:
+                continue
+            count, first = conn.execute(
+                select(func.count(), func.min(t.c.expires_at)).where(
+                    *_class_where(target, retention), t.c.expires_at > now
+                )
+            ).one()
+            if not count:
+                continue
+            entry = report.cls(retention, statute_of(privacy, retention))
+            entry.kept += int(count)
+            entry.targets.add(target.name)
+            first = as_utc(first)
+            if first is not None and (entry.next_expiry is None or first < entry.next_expiry):
+                entry.next_expiry = first

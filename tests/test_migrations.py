@@ -24,12 +24,12 @@ def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
 
     first = runner.invoke(args=["privacy", "db", "upgrade"])
     assert first.exit_code == 0, first.output
-    assert "main database" in first.output and "empty -> main_0005" in first.output
-    assert "archive database" in first.output and "empty -> archive_0003" in first.output
+    assert "main database" in first.output and "empty -> main_0006" in first.output
+    assert "archive database" in first.output and "empty -> archive_0004" in first.output
 
     second = runner.invoke(args=["privacy", "db", "upgrade"])
     assert second.exit_code == 0, second.output
-    assert "at main_0005" in second.output and "at archive_0003" in second.output
+    assert "at main_0006" in second.output and "at archive_0004" in second.output
 
     with app.app_context():
         assert current_revision(privacy.databases.main) == head_revision("main")
@@ -67,7 +67,7 @@ def test_own_version_table_leaves_the_hosts_alembic_history_alone(
     make_app(PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "host_rev_42"
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "main_0005"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "main_0006"
     names = set(inspect(engine).get_table_names())
     assert {"privacy_policy_version", VERSION_TABLE, "alembic_version"} <= names
     engine.dispose()
