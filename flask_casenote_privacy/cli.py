@@ -227,7 +227,13 @@ def export_command(subject: str, officer: str | None) -> None:
 @privacy_cli.command("purge")
 @click.option("--now", "now_text", default=None, help="Decide as if it were this ISO-8601 instant (default: now).")
 @click.option("--dry-run", is_flag=True, help="Print the same figures; change nothing.")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=2000,
+    show_default=True,
+    help="Rows in the first batch; batches grow while each transaction stays under ~160 ms.",
+)
 @click.option("--class", "classes", multiple=True, help="Only this retention class (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--history", is_flag=True, help="Print the destruction ledger instead of purging.")
