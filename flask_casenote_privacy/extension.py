@@ -63,7 +63,7 @@ class _AppState:
             synchronous=bool(config["PRIVACY_CAPTURE_SYNC"]),
             retry_seconds=float(config["PRIVACY_WRITER_RETRY_SECONDS"]),
         )
-        self.capture = Capture(privacy, app) if config["PRIVACY_CAPTURE"] else None
+        self.capture = Capture(privacy, app, self) if config["PRIVACY_CAPTURE"] else None
         self.mailer = Mailer(settings.mail)
         self.withdraw_tokens = WithdrawTokens(config["SECRET_KEY"], privacy.now, settings.token_max_age)
 

@@ -25,6 +25,8 @@ def add_retention(logger: WrappedLogger, method_name: str, event_dict: EventDict
     A ``retention`` set by the caller wins, and then ``retention_until`` is the
     caller's too. Outside a captured request the event is unchanged.
     """
+    if "retention" in event_dict and "purposes" in event_dict:
+        return event_dict  # already tagged (the access event): nothing to add
     privacy = current_request_privacy()
     if privacy is None:
         return event_dict
@@ -33,7 +35,7 @@ def add_retention(logger: WrappedLogger, method_name: str, event_dict: EventDict
         until = privacy.retention_until
         event_dict["retention_until"] = None if until is None else until.isoformat()
     if "purposes" not in event_dict:
-        event_dict["purposes"] = sorted(privacy.active_purposes)
+        event_dict["purposes"] = list(privacy.purposes_sorted())
     return event_dict
 
 
@@ -60,9 +62,10 @@ def drop_unconsented(logger: WrappedLogger, method_name: str, event_dict: EventD
     """
     privacy = current_request_privacy()
     if privacy is not None:
-        allows = privacy.allows_field
-        for name in [name for name in event_dict if not allows(name)]:
-            del event_dict[name]
+        unconsented = privacy.unconsented_fields()
+        if not unconsented.isdisjoint(event_dict):
+            for name in unconsented.intersection(event_dict):
+                del event_dict[name]
         return event_dict
     field_items = _field_items()
     allowed = default_allowed_items() or frozenset()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
@@ -115,7 +116,22 @@ def add_period(instant: datetime, period: Period, tz: ZoneInfo) -> datetime:
     '2027-02-28T12:00:00+09:00'
     """
     local = to_zone(instant, tz)
+    if not (period.hours or period.minutes or period.seconds):
+        # Only calendar parts: the wall-clock time of day is kept and the date
+        # moves by the cached calendar step (what relativedelta does, per date).
+        day = _calendar_step(period.years, period.months, period.weeks, period.days, local.date())
+        result = datetime(
+            day.year, day.month, day.day, local.hour, local.minute, local.second, local.microsecond, tzinfo=tz
+        )
+        return result.astimezone(tz)
     # relativedelta works on wall-clock fields; re-resolving the offset keeps
     # the answer right in zones with daylight-saving time.
     result = (local.replace(tzinfo=None) + period.delta).replace(tzinfo=tz)
     return result.astimezone(tz)
+
+
+@lru_cache(maxsize=4096)
+def _calendar_step(years: int, months: int, weeks: int, days: int, start: date) -> date:
+    """``start`` plus a calendar period without a time part (month ends clamped)."""
+    moved: date = start + relativedelta(years=years, months=months)
+    return moved + timedelta(weeks=weeks, days=days)

@@ -7,8 +7,8 @@ The format is documented in ``docs/policy-file.md``.
 from __future__ import annotations
 
 import re
-from datetime import date
 import sys
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar

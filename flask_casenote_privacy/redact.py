@@ -50,6 +50,12 @@ _EMAIL = re.compile(
 )
 _MAX_DECODE = 3  # %2540 -> %40 -> @: undo double (and triple) encoding
 _MAX_DEPTH = 32
+# Short strings known to need nothing: log events repeat most of their values
+# (event names, methods, paths, addresses, purposes); a set look-up is far
+# cheaper than the checks. Bounded: emptied when full.
+_CLEAN: set[str] = set()
+_CLEAN_MAX_ENTRIES = 2048
+_CLEAN_MAX_LENGTH = 128
 
 
 def _luhn(digits: str) -> bool:
@@ -161,14 +167,26 @@ def redact_text(text: str) -> str:
     >>> redact_text("kim@example.com paid with 4111 1111 1111 1111\\n")
     '[email] paid with [card]\\\\n'
     """
+    if text in _CLEAN and type(text) is str:
+        return text
     # Cheap checks first: most values (paths, IPs, timestamps, user agents, ids)
     # leave after a few C-level scans. isprintable() is False for every
     # character of _CONTROL_CLASS.
-    if "@" not in text and "%" not in text and text.isprintable():
-        if _NINE_CHARS.search(text) is None or _ISO_TIMESTAMP.fullmatch(text) is not None:
-            return text
-        if _LONG_DIGITS.search(text) is None:
-            return text
+    if (
+        "@" not in text
+        and "%" not in text
+        and text.isprintable()
+        and (
+            _NINE_CHARS.search(text) is None
+            or _ISO_TIMESTAMP.fullmatch(text) is not None
+            or _LONG_DIGITS.search(text) is None
+        )
+    ):
+        if len(text) <= _CLEAN_MAX_LENGTH and type(text) is str:
+            if len(_CLEAN) >= _CLEAN_MAX_ENTRIES:
+                _CLEAN.clear()
+            _CLEAN.add(text)
+        return text
     text = _redact_plain(text)
     if "%" in text or "+" in text:
         text = _redact_encoded(text)

@@ -17,10 +17,10 @@ from werkzeug.exceptions import NotFound
 
 from .archiving import archive_subject, retained_summary
 from .consent import ledger_grants, record_consent
+from .destruction import PurgeReport, write_ledger
 from .errors import InvalidRequest
 from .mail import render_notification
 from .periods import add_period
-from .destruction import PurgeReport, write_ledger
 from .shredding import add_subject_tombstone
 from .store import access_log
 from .store import requests as requests_table
@@ -145,8 +145,8 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
     else:
         purposes = req["purposes"].split(",")
         _withdraw_consents(privacy, subject, purposes, req["channel"])
-        erased = _erase_items_only_for(privacy, subject, purposes)
-        result = {"retained": retained_summary(privacy, subject), "erased_items": sorted(erased)}
+        erased_items = _erase_items_only_for(privacy, subject, purposes)
+        result = {"retained": retained_summary(privacy, subject), "erased_items": sorted(erased_items)}
     _finish(privacy, request_id, "completed", result)
     notify(privacy, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
     return get_request(privacy, request_id)

@@ -13,15 +13,17 @@ import fcntl
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
-from queue import Empty, Full, Queue
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .store import access_log
@@ -33,6 +35,20 @@ Row = dict[str, Any]
 _DATETIME_COLUMNS = ("occurred_at", "expires_at")
 # Rows carry only the fields consent allowed; executemany needs every column.
 _EMPTY_ROW: Row = {c.name: None for c in access_log.columns if c.name != "id"}
+_COLUMNS = tuple(_EMPTY_ROW)
+_DATETIME_POSITIONS = tuple(_COLUMNS.index(name) for name in _DATETIME_COLUMNS)
+# Drivers whose executemany takes the raw INSERT below with a tuple per row.
+_PLACEHOLDERS = {"pysqlite": "?", "psycopg": "%s", "psycopg2": "%s", "pymysql": "%s", "mysqldb": "%s"}
+_UTC = timezone.utc
+
+
+class _RowQueue(deque[Row]):
+    """Rows waiting for the writer thread, at most ``maxsize`` (``submit`` blocks
+    when it is full). A deque: one append per request, one lock for everything."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
 
 
 class AccessLogWriter:
@@ -48,6 +64,7 @@ class AccessLogWriter:
         synchronous: bool = False,
         retry_seconds: float = 5.0,
         idle_seconds: float = 2.0,
+        linger_seconds: float = 0.05,
     ) -> None:
         self._engine = engine
         self.spool_dir = Path(spool_dir)
@@ -56,6 +73,9 @@ class AccessLogWriter:
         self.synchronous = synchronous
         self.retry_seconds = retry_seconds
         self.idle_seconds = idle_seconds
+        # After the first row of a batch, wait this long for more (unless a flush
+        # waits or a batch is full), so that one transaction carries many rows.
+        self.linger_seconds = linger_seconds
         self._reset()
 
     # -- per-process state ---------------------------------------------------------
@@ -66,10 +86,15 @@ class AccessLogWriter:
         self._spool_lock = threading.Lock()
         self._replay_lock = threading.Lock()  # one replaying thread per process (synchronous mode)
         self._done = threading.Condition(self._lock)
-        self._queue: Queue[Row] = Queue(maxsize=self.queue_size)
+        self._not_full = threading.Condition(self._lock)
+        self._full_waiters = 0  # submits waiting for room (backpressure)
+        self._queue = _RowQueue(self.queue_size)
         self._thread: threading.Thread | None = None
         self._submitted = 0
         self._finished = 0
+        self._flush_target = 0  # a flush waits until _finished reaches this: no lingering
+        self._wake = threading.Event()  # rows arrived, a batch is full, or a flush waits
+        self._wake_at = max(1, min(self.batch_size, self.queue_size))
         self._down_until = 0.0  # monotonic time before which the database is not retried
         self._spool_file = self.spool_dir / f"access-{self._pid}-{time.time_ns()}.jsonl"
         self.stats = {"written": 0, "spooled": 0, "replayed": 0}
@@ -86,17 +111,26 @@ class AccessLogWriter:
         if self.synchronous:
             self._deliver([row])
             return
+        queue = self._queue
         with self._lock:
             self._submitted += 1
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
-                self._thread.start()
-        while True:
-            try:
-                self._queue.put(row, timeout=1.0)
-                return
-            except Full:
-                self._ensure_thread()  # backpressure: wait for the writer, never drop
+                self._start_thread()
+            while len(queue) >= queue.maxsize:
+                # Backpressure: wait for the writer, never drop.
+                self._wake.set()
+                self._full_waiters += 1
+                try:
+                    self._not_full.wait(timeout=1.0)
+                finally:
+                    self._full_waiters -= 1
+                if self._thread is None or not self._thread.is_alive():
+                    self._start_thread()
+            queue.append(row)
+            # The writer waits for a first row, or lingers until a batch is full.
+            wake = len(queue) == 1 or self._submitted - self._finished >= self._wake_at
+        if wake and not self._wake.is_set():
+            self._wake.set()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every row submitted so far is in the database or the spool."""
@@ -105,44 +139,47 @@ class AccessLogWriter:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._done:
             target = self._submitted
+            if self._flush_target < target:
+                self._flush_target = target
+            self._wake.set()
             while self._finished < target:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
                 if self._thread is None or not self._thread.is_alive():  # never wait on a dead thread
-                    self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
-                    self._thread.start()
+                    self._start_thread()
                 self._done.wait(timeout=min(remaining or 0.5, 0.5))
         return True
 
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
-                self._thread.start()
+    def _start_thread(self) -> None:
+        """Start the writer thread; the caller holds ``_lock``."""
+        self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
+        self._thread.start()
 
     # -- the writer thread -----------------------------------------------------------
     def _run(self) -> None:
+        queue = self._queue
         while True:
-            wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
-            try:
-                first = self._queue.get(timeout=wait)
-            except Empty:
+            if not queue:
+                wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
+                self._wake.clear()
+                # submit appends before it sets _wake: no row is missed between the checks.
+                if queue or self._wake.wait(wait):
+                    continue
                 if self._spool_pending():
                     self._try_replay()
                     continue
                 with self._lock:
                     # Idle with nothing outstanding: end; the next submit starts a new thread.
-                    if self._finished >= self._submitted and self._queue.empty():
+                    if self._finished >= self._submitted and not queue:
                         self._thread = None
                         return
                 continue
-            batch = [first]
-            while len(batch) < self.batch_size:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except Empty:
-                    break
+            self._linger()
+            with self._lock:
+                batch = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
+                if self._full_waiters:
+                    self._not_full.notify_all()
             try:
                 self._deliver(batch)
             except Exception:
@@ -151,6 +188,18 @@ class AccessLogWriter:
                 with self._done:
                     self._finished += len(batch)
                     self._done.notify_all()
+
+    def _linger(self) -> None:
+        """Give a batch time to fill, unless a flush is waiting or a batch is already full."""
+        if self.linger_seconds <= 0:
+            return
+        self._wake.clear()
+        # submit and flush change these before they set _wake: no wake-up is missed.
+        if self._finished < self._flush_target:
+            return
+        if self._submitted - self._finished >= self._wake_at:
+            return
+        self._wake.wait(self.linger_seconds)
 
     def _deliver(self, batch: list[Row]) -> None:
         if time.monotonic() >= self._down_until:
@@ -166,7 +215,6 @@ class AccessLogWriter:
         self._spool(batch)
 
     def _insert(self, rows: list[Row], *, idempotent: bool = False) -> None:
-        rows = [{**_EMPTY_ROW, **row} for row in rows]
         with self._engine().begin() as conn:
             if idempotent:
                 ids = [r["event_id"] for r in rows]
@@ -175,7 +223,7 @@ class AccessLogWriter:
             if rows:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(access_log), rows)
+                        _insert_rows(conn, rows)
                 except IntegrityError:
                     if idempotent:
                         raise
@@ -187,7 +235,7 @@ class AccessLogWriter:
         known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
         missing = [r for r in rows if r["event_id"] not in known]
         if missing:
-            conn.execute(insert(access_log), missing)
+            _insert_rows(conn, missing)
 
     # -- the spool -------------------------------------------------------------------
     def _spool(self, batch: Iterable[Row]) -> None:
@@ -252,6 +300,103 @@ class AccessLogWriter:
             claimed.unlink()
             self.stats["replayed"] += len(rows)
             log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
+
+
+def _insert_rows(conn: Connection, rows: list[Row]) -> None:
+    """INSERT ``rows``, in as few statements as the driver allows.
+
+    On the drivers of ``_PLACEHOLDERS`` the INSERT goes to the driver as it is,
+    many rows per statement (``VALUES (...), (...), ...``), every value already
+    what ``UTCDateTime`` would bind (naive UTC; on SQLite the text SQLAlchemy
+    writes and reads back): no per-row work in SQLAlchemy, and one round trip
+    (on SQLite, one release of the GIL) per statement instead of per row.
+    Anything else, and any row whose datetimes are not aware, goes through
+    SQLAlchemy Core as before.
+    """
+    fast = _fast_insert(conn.dialect)
+    if fast is not None:
+        params = _flat_params(rows, fast.datetimes_as_text)
+        if params is not None:
+            width = len(_COLUMNS)
+            start = 0
+            for size in _statement_sizes(len(rows), fast.max_rows):
+                conn.exec_driver_sql(fast.sql(size), tuple(params[start * width : (start + size) * width]))
+                start += size
+            return
+    conn.execute(insert(access_log), [{**_EMPTY_ROW, **row} for row in rows])
+
+
+def _flat_params(rows: list[Row], datetimes_as_text: bool) -> list[Any] | None:
+    """Every row's values in column order, one flat list; ``None`` if a row has a
+    datetime that is not aware (SQLAlchemy's UTCDateTime then says what is wrong)."""
+    params: list[Any] = []
+    extend = params.extend
+    occurred_at, expires_at = _DATETIME_POSITIONS
+    for row in rows:
+        values = list(map(row.get, _COLUMNS))
+        for i in (occurred_at, expires_at):
+            value = values[i]
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                return None
+            value = value.astimezone(_UTC)
+            # isoformat of an aware UTC time: "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
+            values[i] = value.isoformat(" ", "microseconds")[:26] if datetimes_as_text else value.replace(tzinfo=None)
+        extend(values)
+    return params
+
+
+def _statement_sizes(rows: int, most: int) -> Iterator[int]:
+    """Rows per statement: ``most`` at a time, then powers of two, so that only a
+    few distinct statements are ever prepared (drivers cache them by text)."""
+    while rows >= most:
+        yield most
+        rows -= most
+    size = 1 << max(rows.bit_length() - 1, 0)
+    while rows:
+        if size <= rows:
+            yield size
+            rows -= size
+        size >>= 1
+
+
+class _FastInsert:
+    """The raw multi-row INSERT for one dialect."""
+
+    def __init__(self, dialect: Dialect, placeholder: str) -> None:
+        quote = dialect.identifier_preparer.quote
+        table = dialect.identifier_preparer.format_table(access_log)
+        self.head = f"INSERT INTO {table} ({', '.join(quote(c) for c in _COLUMNS)}) VALUES "  # noqa: S608 - names from the Table
+        self.group = f"({', '.join([placeholder] * len(_COLUMNS))})"
+        self.datetimes_as_text = dialect.name == "sqlite"
+        # Bound parameters per statement: SQLite before 3.32 allows 999, later 32766;
+        # PostgreSQL and MySQL 65535.
+        limit = 65535
+        if dialect.name == "sqlite":
+            limit = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+        self.max_rows = max(1, min(500, limit // len(_COLUMNS)))
+        self._sql: dict[int, str] = {}
+
+    def sql(self, rows: int) -> str:
+        text = self._sql.get(rows)
+        if text is None:
+            text = self._sql[rows] = self.head + ", ".join([self.group] * rows)
+        return text
+
+
+_FAST_INSERTS: dict[tuple[str, str, str], _FastInsert | None] = {}
+
+
+def _fast_insert(dialect: Dialect) -> _FastInsert | None:
+    """The raw INSERT for ``dialect``, or ``None`` for a driver not in ``_PLACEHOLDERS``."""
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    try:
+        return _FAST_INSERTS[key]
+    except KeyError:
+        pass
+    placeholder = _PLACEHOLDERS.get(dialect.driver)
+    result = None if placeholder is None else _FastInsert(dialect, placeholder)
+    _FAST_INSERTS[key] = result
+    return result
 
 
 def _to_json(row: Row) -> Row:

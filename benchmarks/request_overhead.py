@@ -1,0 +1,382 @@
+"""Per-request overhead of capture, against a bare route and a naive insert.
+
+One run measures, in this process and with the same request:
+
+* ``bare``: a Flask route ``GET /search`` returning a short string;
+* ``capture``: the same route with ``Privacy(app)`` capturing every request
+  (consent decision, structlog ``http.access`` event through the privacy
+  processors and a JSON renderer to a null sink, the buffered writer), the
+  timed region ending with ``privacy.flush()`` so every row is durable;
+* ``capture+consent``: as ``capture``, with a consent cookie granting the
+  optional purposes, so device information is parsed and stored too;
+* ``naive``: the bare route plus an ``after_request`` hook that INSERTs one
+  row per request into an identical table in its own transaction.
+
+Each measurement is repeated for a few interleaved rounds and the median is
+reported. Then ``--memory-requests`` requests go through ``capture`` while the
+resident set size is sampled, and the rows are counted (nothing dropped).
+
+Exit status 1 when a target is missed (unless ``--no-check``). See
+docs/benchmarks.md.
+
+    python benchmarks/request_overhead.py [--requests 20000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import flask
+import structlog
+from flask import Flask, Response
+from sqlalchemy import Engine, MetaData, func, insert, select
+
+from flask_casenote_privacy import Privacy
+from flask_casenote_privacy.db import make_engine
+from flask_casenote_privacy.store import access_log
+
+try:  # written alongside this benchmark; without it the chain has no privacy processors
+    from flask_casenote_privacy.logging import processors as privacy_processors
+except ImportError:  # pragma: no cover
+    privacy_processors = None
+
+PATH = "/search?q=contract+law&page=2"
+HEADERS = {
+    "User-Agent": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+    ),
+    "Accept-Language": "ko-KR,ko;q=0.9,en;q=0.8",
+}
+CAPTURE_MAX_RATIO = 1.3  # capture / bare
+NAIVE_MIN_RATIO = 5.0  # naive / capture
+FLAT_MAX_GROWTH_MB = 10.0
+CHUNK = 1_000  # requests per variant before switching to the next one
+SECRET_KEY = "benchmark secret key, not for production"
+
+# An identical table for the naive variant, so its rows never mix with capture's.
+naive_metadata = MetaData()
+naive_log = access_log.to_metadata(naive_metadata, name="bench_naive_access_log")
+for _index in naive_log.indexes:  # index names are per database, not per table
+    if isinstance(_index.name, str) and naive_log.name not in _index.name:
+        _index.name = "bench_naive_" + _index.name
+
+
+def search() -> str:
+    return "results for your query"
+
+
+def bare_app(name: str = "bench_bare") -> Flask:
+    """A bare Flask app. It has a SECRET_KEY, as every app using the extension must,
+    so Flask's session handling costs the same in all variants."""
+    app = Flask(name)
+    app.config["SECRET_KEY"] = SECRET_KEY
+    app.add_url_rule("/search", view_func=search)
+    return app
+
+
+def capture_app(database_url: str, archive_url: str, instance: Path) -> tuple[Flask, Privacy]:
+    app = Flask("bench_capture", instance_path=str(instance))
+    app.config.update(
+        SECRET_KEY=SECRET_KEY,
+        PRIVACY_DATABASE_URI=database_url,
+        PRIVACY_ARCHIVE_DATABASE_URI=archive_url,
+        PRIVACY_SPOOL_DIR=str(instance / "spool"),
+    )
+    app.add_url_rule("/search", view_func=search)
+    privacy = Privacy(app)
+    with app.app_context():
+        privacy.upgrade()
+    return app, privacy
+
+
+def naive_app(engine: Engine) -> Flask:
+    """The honest naive approach: one INSERT, in its own transaction, per request."""
+    app = bare_app("bench_naive")
+
+    @app.before_request
+    def started() -> None:
+        flask.g.started = time.perf_counter()
+
+    @app.after_request
+    def insert_row(response: Response) -> Response:
+        now = datetime.now(timezone.utc)
+        row = {
+            "event_id": uuid.uuid4().hex,
+            "occurred_at": now,
+            "retention": "access_log",
+            "expires_at": now + timedelta(days=92),
+            "subject": None,
+            "ip": flask.request.remote_addr,
+            "method": flask.request.method,
+            "path": flask.request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - flask.g.started) * 1000.0, 3),
+            "user_agent": None,
+            "device_family": None,
+            "os_family": None,
+            "browser_family": None,
+            "cookies": None,
+            "purposes": "security,user_protection",
+        }
+        with engine.begin() as conn:
+            conn.execute(insert(naive_log), row)
+        return response
+
+    return app
+
+
+def configure_structlog(sink: Any) -> None:
+    """A realistic production chain, rendered as JSON into a null sink."""
+    chain: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if privacy_processors is not None:
+        chain += privacy_processors()
+    chain.append(structlog.processors.JSONRenderer())
+    structlog.configure(
+        processors=chain,
+        logger_factory=structlog.PrintLoggerFactory(file=sink),
+        cache_logger_on_first_use=True,
+    )
+
+
+def rss_mb() -> float:
+    """Current resident set size, in MiB."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:  # not Linux: the peak is the best we have
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def count_rows(engine: Engine, table: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def timed(client: Any, n: int, after: Callable[[], Any] | None = None) -> float:
+    """Microseconds per request for ``n`` requests (``after`` inside the timed region)."""
+    get = client.get
+    started = time.perf_counter()
+    for _ in range(n):
+        response = get(PATH, headers=HEADERS)
+        if response.status_code != 200:
+            raise SystemExit(f"unexpected status {response.status_code}")
+    if after is not None:
+        after()
+    return (time.perf_counter() - started) / n * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000, help="requests per variant per round")
+    parser.add_argument("--memory-requests", type=int, default=100_000, help="requests for the memory check")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median is reported")
+    parser.add_argument("--database-url", help="main database (default: a SQLite file in a temp dir)")
+    parser.add_argument("--quick", action="store_true", help="2,000 requests, 3 rounds, 10,000 for memory")
+    parser.add_argument("--no-check", action="store_true", help="exit 0 even when a target is missed")
+    parser.add_argument("--profile", type=int, metavar="N", help="cProfile N capture requests and print it")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.rounds, args.memory_requests = 2_000, 3, 10_000
+
+    tmp = tempfile.TemporaryDirectory(prefix="privacy-bench-")
+    base = Path(tmp.name)
+    database_url = args.database_url or f"sqlite:///{base / 'privacy.sqlite'}"
+    archive_url = f"sqlite:///{base / 'privacy-archive.sqlite'}"
+    sink = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
+    configure_structlog(sink)
+
+    app_capture, privacy = capture_app(database_url, archive_url, base / "instance")
+    with app_capture.app_context():
+        engine = privacy.databases.main
+        consent_value = privacy.consent_cookie.dumps(
+            privacy.policy, {"service_improvement": True, "statistics_advertising": True}
+        )
+        cookie_name = privacy.consent_cookie.name
+        flush = privacy.flush
+        naive_engine = make_engine(engine.url)
+        naive_metadata.drop_all(naive_engine)
+        naive_metadata.create_all(naive_engine)
+        captured_before = count_rows(engine, access_log)
+
+    client_capture = app_capture.test_client()
+    client_consent = app_capture.test_client()
+    client_consent.set_cookie(cookie_name, consent_value)
+    variants: dict[str, tuple[Any, Callable[[], Any] | None]] = {
+        "bare": (bare_app().test_client(), None),
+        "capture": (client_capture, flush),
+        "capture+consent": (client_consent, flush),
+        "naive": (naive_app(naive_engine).test_client(), None),
+    }
+
+    try:
+        if args.profile:
+            return profile(client_capture, client_consent, flush, args.profile)
+
+        print(
+            f"flask-casenote-privacy request overhead: {args.requests:,} requests x {args.rounds} rounds, "
+            f"database {engine.url.get_backend_name()}"
+        )
+        print(
+            f"Python {platform.python_version()}, Flask {version('flask')}, "
+            f"SQLAlchemy {version('sqlalchemy')}, structlog {version('structlog')}, "
+            f"{os.cpu_count()} CPUs, privacy log processors "
+            f"{'on' if privacy_processors is not None else 'MISSING'}",
+            flush=True,
+        )
+        warm = min(1_000, args.requests)
+        for client, after in variants.values():
+            timed(client, warm, after)
+
+        # Each round interleaves the variants in chunks, so that noise from anything
+        # else on the machine falls on all of them alike; capture flushes per chunk.
+        samples: dict[str, list[float]] = {name: [] for name in variants}
+        full, rest = divmod(args.requests, CHUNK)
+        chunks = [CHUNK] * full + ([rest] if rest else [])
+        for _ in range(args.rounds):
+            total = dict.fromkeys(variants, 0.0)
+            for size in chunks:
+                for name, (client, after) in variants.items():
+                    total[name] += timed(client, size, after) * size
+            for name in variants:
+                samples[name].append(total[name] / args.requests)
+        us = {name: statistics.median(values) for name, values in samples.items()}
+
+        with app_capture.app_context():
+            captured = count_rows(engine, access_log) - captured_before
+        expected_captured = (warm + args.requests * args.rounds) * 2
+        naive_rows = count_rows(naive_engine, naive_log)
+
+        print()
+        print(f"| variant | µs/request (median) | min–max of {args.rounds} rounds | µs over bare | × bare |")
+        print("|---|---:|---:|---:|---:|")
+        for name, values in samples.items():
+            print(
+                f"| {name} | {us[name]:.1f} | {min(values):.1f}–{max(values):.1f} "
+                f"| {us[name] - us['bare']:+.1f} | {us[name] / us['bare']:.2f} |"
+            )
+
+        checks: list[tuple[str, float, str, bool]] = []
+        for name in ("capture", "capture+consent"):
+            ratio = us[name] / us["bare"]
+            checks.append((f"{name} / bare", ratio, f"≤ {CAPTURE_MAX_RATIO}", ratio <= CAPTURE_MAX_RATIO))
+        for name in ("capture", "capture+consent"):
+            ratio = us["naive"] / us[name]
+            checks.append((f"naive / {name}", ratio, f"≥ {NAIVE_MIN_RATIO}", ratio >= NAIVE_MIN_RATIO))
+        checks.append(
+            (
+                "capture rows written / requests",
+                captured / expected_captured,
+                "= 1",
+                captured == expected_captured,
+            )
+        )
+
+        if args.memory_requests:
+            growth, mem_line, mem_rows_ok = memory_check(
+                app_capture, client_capture, flush, engine, args.memory_requests
+            )
+            checks.append(
+                (
+                    f"RSS growth 10%→100% of {args.memory_requests:,} requests (MiB)",
+                    growth,
+                    f"< {FLAT_MAX_GROWTH_MB:g}",
+                    growth < FLAT_MAX_GROWTH_MB,
+                )
+            )
+            checks.append(mem_rows_ok)
+
+        print()
+        print("| check | value | target | result |")
+        print("|---|---:|---|---|")
+        for label, value, target, ok in checks:
+            print(f"| {label} | {value:.2f} | {target} | {'PASS' if ok else 'FAIL'} |")
+        if args.memory_requests:
+            print()
+            print(mem_line)
+        print(f"naive rows written: {naive_rows:,}; capture rows written: {captured:,}")
+        failed = [label for label, _, _, ok in checks if not ok]
+        if failed:
+            print(f"\nFAIL: {', '.join(failed)}")
+            return 0 if args.no_check else 1
+        print("\nall targets met")
+        return 0
+    finally:
+        privacy.flush(timeout=60)
+        with naive_engine.begin() as conn:
+            naive_log.drop(conn)
+        naive_engine.dispose()
+        with app_capture.app_context():
+            privacy.databases.dispose()
+        sink.close()
+        tmp.cleanup()
+
+
+def memory_check(
+    app: Flask, client: Any, flush: Callable[[], Any], engine: Engine, n: int
+) -> tuple[float, str, tuple[str, float, str, bool]]:
+    """Run ``n`` capture requests, sampling RSS at 10%, 50% and 100%; count the rows."""
+    with app.app_context():
+        before = count_rows(engine, access_log)
+    marks = {max(1, n // 10): "10%", max(1, n // 2): "50%", n: "100%"}
+    samples: dict[str, float] = {}
+    get = client.get
+    started = time.perf_counter()
+    for i in range(1, n + 1):
+        get(PATH, headers=HEADERS)
+        if i in marks:
+            flush()
+            samples[marks[i]] = rss_mb()
+    elapsed = time.perf_counter() - started
+    with app.app_context():
+        written = count_rows(engine, access_log) - before
+    growth = samples["100%"] - samples["10%"]
+    line = (
+        f"memory: {n:,} capture requests in {elapsed:.1f} s; RSS "
+        + ", ".join(f"{k} {v:.1f} MiB" for k, v in samples.items())
+        + f"; rows written {written:,} of {n:,}"
+    )
+    return growth, line, (f"rows written / {n:,} memory requests", written / n, "= 1", written == n)
+
+
+def profile(client: Any, client_consent: Any, flush: Callable[[], Any], n: int) -> int:
+    """Where capture's time goes: cProfile of ``n`` requests per capture variant."""
+    import cProfile
+    import pstats
+
+    timed(client, 1_000, flush)
+    timed(client_consent, 1_000, flush)
+    for label, c in (("capture (anonymous)", client), ("capture+consent", client_consent)):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        timed(c, n, flush)
+        profiler.disable()
+        print(f"\n=== {label}: {n:,} requests, by cumulative time ===")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        print(f"\n=== {label}: by own time ===")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
