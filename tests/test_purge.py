@@ -641,7 +641,10 @@ def test_a_changed_hash_key_stops_the_purge_before_it_shreds_any_key(
 
     from flask_casenote_privacy.store import subject_keys
 
-    urls = (URL.create("sqlite", database=str(tmp_path / "m.sqlite")), URL.create("sqlite", database=str(tmp_path / "a.sqlite")))
+    urls = (
+        URL.create("sqlite", database=str(tmp_path / "m.sqlite")),
+        URL.create("sqlite", database=str(tmp_path / "a.sqlite")),
+    )
     site = build_site(make_app, urls, tmp_path, PRIVACY_CSRF=False, PRIVACY_HASH_KEY="first key")
     site.add_member(41, "김민지", "hash.key@example.kr", [("2026-11-30T23:30:00+09:00", 19900)])
     site.app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers={"X-Test-Subject": "41"})

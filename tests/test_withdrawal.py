@@ -291,7 +291,10 @@ def test_without_smtp_the_notification_is_logged_without_the_address(
     import logging
 
     caplog.set_level(logging.INFO)
-    urls = (URL.create("sqlite", database=str(tmp_path / "m.sqlite")), URL.create("sqlite", database=str(tmp_path / "a.sqlite")))
+    urls = (
+        URL.create("sqlite", database=str(tmp_path / "m.sqlite")),
+        URL.create("sqlite", database=str(tmp_path / "a.sqlite")),
+    )
     site = build_site(make_app, urls, tmp_path, PRIVACY_CSRF=False)  # no PRIVACY_MAIL_SERVER
     site.add_member(41, "김민지", PROBE_EMAIL, [])
     answer = site.app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers=as_member())
@@ -306,11 +309,15 @@ def test_without_smtp_the_notification_is_logged_without_the_address(
 def test_a_withdrawals_erasure_is_in_the_destruction_ledger(site: Site) -> None:
     from flask_casenote_privacy.destruction import destruction_history
 
-    request_id = site.app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers=as_member()).get_json()[
-        "request_id"
-    ]
+    request_id = (
+        site.app.test_client()
+        .post("/privacy/withdraw", json={"scope": "all"}, headers=as_member())
+        .get_json()["request_id"]
+    )
     with site.app.app_context():
-        rows = {(r["target"], r["retention"]): r for r in destruction_history(site.privacy) if r["run_id"] == request_id}
+        rows = {
+            (r["target"], r["retention"]): r for r in destruction_history(site.privacy) if r["run_id"] == request_id
+        }
     assert {k: r["count"] for k, r in rows.items()} == {
         ("host:users", "membership"): 1,
         ("host:search_history", "membership"): 1,
