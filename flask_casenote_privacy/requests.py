@@ -22,7 +22,7 @@ from .errors import InvalidRequest
 from .mail import render_notification
 from .periods import add_period
 from .shredding import add_subject_tombstone
-from .store import access_log
+from .store import access_log, destructions
 from .store import requests as requests_table
 
 if TYPE_CHECKING:
@@ -138,9 +138,10 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
         _withdraw_consents(privacy, subject, None, req["channel"])
         archive_subject(privacy, subject, privacy.sources, request_id)
         # Only after the archive committed: erase the host's rows, dependants first.
-        erased = {name: source.erase(subject) for name, source in reversed(list(privacy.sources.items()))}
+        for name, source in reversed(list(privacy.sources.items())):
+            _ledger_erasure(privacy, request_id, name, subject)
+            source.erase(subject)
         add_subject_tombstone(privacy, subject)
-        _ledger_erasure(privacy, request_id, erased)
         result: dict[str, Any] = {"retained": retained_summary(privacy, subject)}
     else:
         purposes = req["purposes"].split(",")
@@ -152,22 +153,33 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
     return get_request(privacy, request_id)
 
 
-def _ledger_erasure(privacy: Privacy, request_id: str, erased: dict[str, int]) -> None:
-    """A withdrawal's erasure goes into the destruction ledger too (run id = request id):
-    the officer's one record of everything destroyed, by purge or by request."""
-    report = PurgeReport(run_id=request_id, now=privacy.now(), dry_run=False)
+def _ledger_erasure(privacy: Privacy, request_id: str, name: str, subject: str) -> None:
+    """Put a source's erasure in the destruction ledger (run id = the request id) just
+    before it happens: the officer's one record of everything destroyed, by purge or
+    by request. Written once per (request, source): a re-run after a crash between
+    this line and the erase finds it and does not count the same rows again."""
+    source = privacy.sources[name]
+    retention = "membership" if source.retention is None else source.retention
+    target = f"host:{name}"
     with privacy.databases.main.begin() as conn:
-        for name, count in erased.items():
-            source = privacy.sources[name]
-            if not count:
-                continue
-            if source.retention is None:
-                method = f"deleted from the host's {name} on withdrawal (request {request_id[:8]})"
-                retention = "membership"
-            else:
-                method = f"moved to the archive encrypted, host rows deleted (request {request_id[:8]})"
-                retention = source.retention
-            write_ledger(conn, privacy, report, retention, f"host:{name}", count, method, "withdrawal")
+        exists = conn.execute(
+            select(destructions.c.id).where(
+                destructions.c.run_id == request_id,
+                destructions.c.retention == retention,
+                destructions.c.target == target,
+            )
+        ).first()
+        if exists:
+            return
+        count = len(source.export(subject))
+        if not count:
+            return
+        if source.retention is None:
+            method = f"deleted from the host's {name} on withdrawal (request {request_id[:8]})"
+        else:
+            method = f"moved to the archive encrypted, host rows deleted (request {request_id[:8]})"
+        report = PurgeReport(run_id=request_id, now=privacy.now(), dry_run=False)
+        write_ledger(conn, privacy, report, retention, target, count, method, "withdrawal")
 
 
 def _withdraw_consents(privacy: Privacy, subject: str, purposes: list[str] | None, channel: str) -> None:
