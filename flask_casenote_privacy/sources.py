@@ -9,6 +9,7 @@ Anything implementing :class:`DataSource` can be registered with
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,6 +76,9 @@ def _checkpoint(bind: Any) -> None:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+_NO_SUCH_SUBJECT = object()
+
+
 class ModelSource:
     """A :class:`DataSource` over one SQLAlchemy model.
 
@@ -137,16 +141,26 @@ class ModelSource:
             raise
 
     def subject_value(self, subject: str) -> Any:
+        """The API's string id as the subject column's type ("41" -> 41 for an integer
+        key); ``_NO_SUCH_SUBJECT`` for an id that type cannot hold (it has no records)."""
+        column_type = self.subject_column.type
         try:
-            python_type = self.subject_column.type.python_type
-        except NotImplementedError:
-            return subject
-        return python_type(subject) if python_type is not str else subject
+            if isinstance(column_type, sa.Integer):
+                return int(subject)
+            if isinstance(column_type, sa.Uuid):
+                return uuid.UUID(subject)
+        except ValueError:
+            return _NO_SUCH_SUBJECT
+        return subject
+
+    def _where(self, subject: str) -> Any:
+        value = self.subject_value(subject)
+        return sa.false() if value is _NO_SUCH_SUBJECT else self.subject_column == value
 
     # -- the protocol ----------------------------------------------------------------
     def export(self, subject: str) -> list[SourceRecord]:
         with self.session() as session:
-            rows = session.scalars(sa.select(self.model).where(self.subject_column == self.subject_value(subject)))
+            rows = session.scalars(sa.select(self.model).where(self._where(subject)))
             return [self.record(row) for row in rows]
 
     def record(self, row: Any) -> SourceRecord:
@@ -158,7 +172,7 @@ class ModelSource:
         return SourceRecord(key=key, occurred_at=occurred, data=data)
 
     def erase(self, subject: str, items: Collection[str] | None = None) -> int:
-        where = self.subject_column == self.subject_value(subject)
+        where = self._where(subject)
         with self.session() as session:
             sqlite = session.get_bind().dialect.name == "sqlite"
             if sqlite:

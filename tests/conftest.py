@@ -287,3 +287,30 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(f"captured output scanned for probe values: {len(_leaks)} leak(s)")
     for leak in _leaks:
         terminalreporter.write_line(f"  LEAK {leak}", red=True)
+
+
+# -- a member site (tests/member_site.py) on each backend ------------------------------------------
+MEMBER_SITE_START = "2026-12-10T10:00:00+09:00"
+
+
+@pytest.fixture
+def make_site(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_path: Any, smtp: Any, clock: Clock
+) -> Iterator[Callable[..., Any]]:
+    """Build member sites (CSRF on, mail to the loopback server) with members 41
+    (a payment of 2026-11-30) and 42; keyword arguments become config."""
+    from tests.member_site import PROBE_EMAIL, Site, build_site
+
+    sites: list[Site] = []
+
+    def factory(start: str = MEMBER_SITE_START, **config: Any) -> Site:
+        clock.set(start)
+        site = build_site(make_app, database_urls, tmp_path, smtp, **config)
+        site.add_member(41, "김민지", PROBE_EMAIL, [("2026-11-30T23:30:00+09:00", 19900)])
+        site.add_member(42, "이서준", "other.member@example.kr", [])
+        sites.append(site)
+        return site
+
+    yield factory
+    for site in sites:
+        site.close()

@@ -5,46 +5,24 @@ and an expired, tampered, reused or foreign link changes nothing (400, never 500
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from sqlalchemy.engine import URL
 
 from flask_casenote_privacy.archive import archived_records
 from flask_casenote_privacy.store import consent_events, token_uses
 from flask_casenote_privacy.store import requests as requests_table
 from flask_casenote_privacy.tokens import WithdrawTokens
-from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User, build_site
+from tests.conftest import MEMBER_SITE_START
+from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User
 
 JSON = {"Accept": "application/json"}
 LINK = re.compile(r"http://localhost/privacy/withdraw/confirm/(\S+)")
-START = "2026-12-10T10:00:00+09:00"
-
-
-@pytest.fixture
-def make_site(
-    make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_path: Path, smtp: Any, clock: Any
-) -> Iterator[Callable[..., Site]]:
-    """A member site with CSRF on (the default) and mail to the loopback server."""
-    sites: list[Site] = []
-
-    def factory(**config: Any) -> Site:
-        clock.set(START)
-        site = build_site(make_app, database_urls, tmp_path, smtp, **config)
-        site.add_member(41, "김민지", PROBE_EMAIL, [("2026-11-30T23:30:00+09:00", 19900)])
-        site.add_member(42, "이서준", "other.member@example.kr", [])
-        sites.append(site)
-        return site
-
-    yield factory
-    for site in sites:
-        site.close()
+START = MEMBER_SITE_START
 
 
 @pytest.fixture

@@ -325,3 +325,13 @@ def test_a_withdrawals_erasure_is_in_the_destruction_ledger(site: Site) -> None:
     }
     assert "archive" in rows[("host:payments", "payment_record")]["method"]
     assert all(r["executor"] == "withdrawal" for r in rows.values())
+
+
+def test_a_subject_id_the_host_key_cannot_hold_has_no_data_and_fails_nothing(site: Site) -> None:
+    from flask_casenote_privacy.requests import register_request
+
+    with site.app.test_request_context():
+        req = register_request(site.privacy, subject="not-a-number", kind="withdraw", channel="written", scope="all")
+        assert req["status"] == "completed"
+        assert site.privacy.export("not-a-number")["sources"]["users"]["records"] == []
+    assert site.count(User, 41) == 1
