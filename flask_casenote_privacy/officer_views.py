@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import Forbidden
 
+from . import i18n
 from .errors import request_fields
 from .ledgers import operator_access_history, record_operator_access
 from .requests import (
@@ -76,6 +77,7 @@ def add_officer_routes(
             channels=CHANNELS,
             purposes=privacy.policy.purposes,
             csrf_token=csrf(),
+            ui=lambda key: i18n.ui(key, "ko"),
             policy=privacy.policy,
             history_url=_maybe_url("privacy.officer_destructions"),
         )
@@ -116,6 +118,7 @@ def add_officer_routes(
             lang="ko",
             req=req,
             csrf_token=csrf(),
+            ui=lambda key: i18n.ui(key, "ko"),
             grounds=privacy.policy.refusal_grounds,
         )
 

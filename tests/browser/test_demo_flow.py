@@ -254,7 +254,7 @@ def test_member_story_from_sign_up_to_purge(
 
     # -- leave membership: erased at once, the payment kept apart and encrypted --------
     page.click("#leave-submit")
-    expect(page.locator("#request-status")).to_have_text("completed")
+    expect(page.locator("#request-status")).to_have_attribute("data-status", "completed")
     request_id = page.url.split("/privacy/requests/")[1].split("?")[0]
     retained = page.locator("#retained")
     expect(retained).to_contain_text("전자상거래 등에서 소비자 보호에 관한 법률")
@@ -291,8 +291,8 @@ def test_member_story_from_sign_up_to_purge(
     expect(page.locator("h1")).to_contain_text("요청 관리")
     listed = page.locator("#requests tr", has_text=request_id[:8])
     expect(listed).to_have_count(1)
-    expect(listed).to_contain_text("withdraw")
-    expect(listed).to_contain_text("completed")
+    expect(listed).to_contain_text("동의철회")
+    expect(listed).to_contain_text("처리 완료")
     expect(listed.locator("td").nth(1)).to_have_text(uid)
     shots(page, "07-officer-requests")
 
