@@ -138,10 +138,11 @@ def execute_request(privacy: Privacy, request_id: str) -> dict[str, Any]:
         _withdraw_consents(privacy, subject, None, req["channel"])
         archive_subject(privacy, subject, privacy.sources, request_id)
         # Only after the archive committed: erase the host's rows, dependants first.
+        held = {name: source.export(subject) for name, source in privacy.sources.items()}
+        add_subject_tombstone(privacy, subject, held)  # before erasing: a crash must not lose it
         for name, source in reversed(list(privacy.sources.items())):
             _ledger_erasure(privacy, request_id, name, subject)
             source.erase(subject)
-        add_subject_tombstone(privacy, subject)
         result: dict[str, Any] = {"retained": retained_summary(privacy, subject)}
     else:
         purposes = req["purposes"].split(",")

@@ -5,6 +5,7 @@ member is kept so that a restored backup cannot bring them back.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,13 @@ from . import archive as archive_db
 from .crypto import subject_ref
 from .destruction import INTERNAL_CLASSES, PurgeReport, statute_of, write_ledger
 from .errors import ConfigurationError
+from .sources import SourceRecord
 from .store import requests, subject_keys, tombstones
 
 if TYPE_CHECKING:
     from .extension import Privacy
 
-__all__ = ["add_subject_tombstone", "reapply_tombstones", "shred_keys"]
+__all__ = ["add_subject_tombstone", "reapply_tombstones", "record_digest", "shred_keys"]
 
 
 def shred_keys(
@@ -108,10 +110,22 @@ def _add_tombstones(conn: Connection, refs: list[str], kind: str, at: datetime) 
             )
 
 
-def add_subject_tombstone(privacy: Privacy, subject: str) -> None:
-    """Remember (as a keyed hash) that a member's data was destroyed."""
+def record_digest(hash_key: bytes, source: str, record: SourceRecord) -> str:
+    """A keyed hash of one host record, content included: a restored copy of the
+    record matches it; a new member who happens to get a reused id does not."""
+    content = json.dumps(record.data, sort_keys=True, ensure_ascii=False, default=str)
+    return subject_ref(hash_key, f"{source}\x1f{record.key}\x1f{content}")
+
+
+def add_subject_tombstone(privacy: Privacy, subject: str, records: dict[str, list[SourceRecord]] | None = None) -> None:
+    """Remember (as keyed hashes) that a member's data was destroyed: the subject, and
+    each of their host records, so that only restored copies are ever erased again."""
+    now = privacy.now()
+    digests = [record_digest(privacy.hash_key, name, r) for name, rs in (records or {}).items() for r in rs]
     with privacy.databases.main.begin() as conn:
-        _add_tombstones(conn, [subject_ref(privacy.hash_key, subject)], "subject", privacy.now())
+        _add_tombstones(conn, [subject_ref(privacy.hash_key, subject)], "subject", now)
+        for start in range(0, len(digests), 500):
+            _add_tombstones(conn, digests[start : start + 500], "record", now)
 
 
 def reapply_tombstones(privacy: Privacy, report: PurgeReport, executor: str, wanted: set[str] | None) -> None:
@@ -157,12 +171,19 @@ def reapply_tombstones(privacy: Privacy, report: PurgeReport, executor: str, wan
                     write_ledger(conn, privacy, report, retention, "archived_records", count, method, executor)
                     report.cls(retention, statute_of(privacy, retention)).destroyed += count
     subject_refs = {ref for ref, kinds in dead.items() if "subject" in kinds}
+    record_refs = {ref for ref, kinds in dead.items() if "record" in kinds}
     if subject_refs:
-        _reapply_withdrawals(privacy, report, executor, wanted, subject_refs, method)
+        _reapply_withdrawals(privacy, report, executor, wanted, subject_refs, record_refs, method)
 
 
 def _reapply_withdrawals(
-    privacy: Privacy, report: PurgeReport, executor: str, wanted: set[str] | None, refs: set[str], method: str
+    privacy: Privacy,
+    report: PurgeReport,
+    executor: str,
+    wanted: set[str] | None,
+    refs: set[str],
+    record_refs: set[str],
+    method: str,
 ) -> None:
     """Withdrawn members found again in the host's sources (a restored host backup):
     erase them again from every source, as the withdrawal did; records the law keeps
@@ -177,6 +198,12 @@ def _reapply_withdrawals(
         if subjects is not None:
             revived.update((s, None) for s in subjects() if subject_ref(hash_key, s) in refs)
     for subject in revived:
+        # Erase only a restored copy: every record the subject has now must be one
+        # that was destroyed. A new member given a reused id has records of their own
+        # (their own name and email at least), and nothing of theirs is touched.
+        current = [(name, record) for name, source in sources.items() for record in source.export(subject)]
+        if not current or not all(record_digest(hash_key, name, record) in record_refs for name, record in current):
+            continue
         archive_subject(privacy, subject, sources, None)
         for name, source in reversed(list(sources.items())):  # dependants first, as a withdrawal does
             retention = source.retention or "membership"

@@ -596,11 +596,38 @@ def test_restored_host_backup_does_not_resurrect_a_withdrawn_member(
         assert len(site.privacy.export("41")["archived_records"]) == 1  # the legal copy stays
 
 
+def host_snapshot(site: Site, user_id: int) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The member's host rows exactly as stored (ids included), parents first: what a
+    backup holds."""
+    tables = [User.__table__, SearchHistory.__table__, Payment.__table__]
+    with site.engine.connect() as conn:
+        return [
+            (
+                t,
+                [
+                    dict(r)
+                    for r in conn.execute(
+                        select(t).where((t.c.id if t is User.__table__ else t.c.user_id) == user_id)
+                    ).mappings()
+                ],
+            )
+            for t in tables
+        ]
+
+
+def host_restore(site: Site, snapshot: list[tuple[Any, list[dict[str, Any]]]]) -> None:
+    with site.engine.begin() as conn:
+        for table, rows in snapshot:
+            if rows:
+                conn.execute(insert(table), rows)
+
+
 def test_reinserted_rows_of_destroyed_subjects_are_destroyed_again_on_every_backend(site: Site, clock: Any) -> None:
     """A restore on a server database, simulated by putting the destroyed rows back."""
     app, privacy = site.app, site.privacy
     site.add_member(41, "김민지", PROBE_EMAIL, [("2024-03-15T14:00:00+09:00", 9900)])
     clock.set("2026-12-10T10:00:00+09:00")
+    backup = host_snapshot(site, 41)
     withdraw(site)
     with app.app_context(), privacy.databases.main.connect() as conn:
         key_row = dict(conn.execute(select(subject_keys)).mappings().one())
@@ -614,10 +641,7 @@ def test_reinserted_rows_of_destroyed_subjects_are_destroyed_again_on_every_back
         conn.execute(insert(subject_keys).values(key_row))
     with app.app_context(), privacy.databases.archive.begin() as conn:
         conn.execute(insert(archived_records).values(record_row))
-    with site.Session.begin() as s:
-        s.add(User(id=41, name="김민지", email=PROBE_EMAIL))
-        s.flush()
-        s.add(SearchHistory(user_id=41, query="이혼 소송 판례"))
+    host_restore(site, [(t, rows) for t, rows in backup if t is not Payment.__table__])
 
     report = purge_json(app, "--now", "2029-03-15T14:00:01+09:00")
     assert count(app, subject_keys) == 0
@@ -656,3 +680,30 @@ def test_a_changed_hash_key_stops_the_purge_before_it_shreds_any_key(
     with changed.app.app_context(), changed.privacy.databases.main.connect() as conn:
         assert conn.execute(select(func.count()).select_from(subject_keys)).scalar_one() == 1
     changed.close()
+
+
+def test_a_new_member_given_a_withdrawn_members_id_is_not_erased_by_the_tombstone(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_path: Path
+) -> None:
+    """Hosts reuse ids (SQLite reuses the highest rowid). A tombstone re-applies the
+    destruction of restored copies only: the new member's own rows stay."""
+    site = build_site(make_app, database_urls, tmp_path, PRIVACY_CSRF=False)
+    site.add_member(41, "김민지", "first.person@example.kr", [("2026-11-30T23:30:00+09:00", 19900)])
+    backup = host_snapshot(site, 41)
+    site.app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers={"X-Test-Subject": "41"})
+    assert site.count(User, 41) == 0
+    site.add_member(41, "박새롬", "second.person@example.kr", [])  # a different person, the same id
+    result = site.app.test_cli_runner().invoke(args=["privacy", "purge", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert site.count(User, 41) == 1
+    assert site.count(SearchHistory, 41) == 1
+    # ...while a restored copy of the first member's rows is erased again.
+    with site.Session.begin() as s:  # the backup replaces the database: the newcomer's rows go
+        s.query(SearchHistory).filter_by(user_id=41).delete()
+        s.query(User).filter_by(id=41).delete()
+    host_restore(site, backup)
+    result = site.app.test_cli_runner().invoke(args=["privacy", "purge", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert site.count(User, 41) == 0
+    assert site.count(Payment, 41) == 0
+    site.close()
