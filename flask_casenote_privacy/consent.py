@@ -159,7 +159,9 @@ class ConsentCookie:
 
     CACHE_SIZE = 2048
 
-    def __init__(self, secret_key: str | bytes, name: str, max_age: int, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, secret_key: str | bytes | list[bytes], name: str, max_age: int, clock: Callable[[], datetime]
+    ) -> None:
         self.serializer = URLSafeTimedSerializer(secret_key, salt=CONSENT_SALT, signer=clocked_signer(clock))
         self.name = name
         self.max_age = max_age

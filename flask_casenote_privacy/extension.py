@@ -49,7 +49,7 @@ class _AppState:
         self.always_allowed_items = privacy_items(policy, self.no_consent_purposes)
         self.field_items = {**FIELD_ITEMS, **config["PRIVACY_LOG_FIELD_ITEMS"]}
         self.consent_cookie = ConsentCookie(
-            config["SECRET_KEY"],
+            signing_keys(config),
             config["PRIVACY_CONSENT_COOKIE_NAME"],
             config["PRIVACY_CONSENT_COOKIE_MAX_AGE"],
             privacy.now,
@@ -65,7 +65,7 @@ class _AppState:
         )
         self.capture = Capture(privacy, app, self) if config["PRIVACY_CAPTURE"] else None
         self.mailer = Mailer(settings.mail)
-        self.withdraw_tokens = WithdrawTokens(config["SECRET_KEY"], privacy.now, settings.token_max_age)
+        self.withdraw_tokens = WithdrawTokens(signing_keys(config), privacy.now, settings.token_max_age)
 
     def after_fork_in_child(self) -> None:
         # Connections are the parent's; the child opens its own (SQLAlchemy's advice).
@@ -77,6 +77,13 @@ class _AppState:
         self.writer.flush(timeout=30)
         self.mailer.flush()
         self.databases.dispose()
+
+
+def signing_keys(config: Any) -> list[bytes]:
+    """Keys for itsdangerous, oldest first: Flask's ``SECRET_KEY_FALLBACKS`` still
+    verify consent cookies and links after a key rotation; ``SECRET_KEY`` signs."""
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return [key.encode() if isinstance(key, str) else bytes(key) for key in keys]
 
 
 def check_source(policy: Policy, name: str, source: DataSource) -> None:

@@ -39,7 +39,7 @@ class WithdrawLink:
 
 
 class WithdrawTokens:
-    def __init__(self, secret_key: str | bytes, clock: Callable[[], datetime], max_age: int) -> None:
+    def __init__(self, secret_key: str | bytes | list[bytes], clock: Callable[[], datetime], max_age: int) -> None:
         self.serializer = URLSafeTimedSerializer(secret_key, salt=WITHDRAW_SALT, signer=clocked_signer(clock))
         self.max_age = max_age
 

@@ -244,3 +244,21 @@ def test_gpc_is_reported_and_its_purpose_shown_as_refused(site: Flask) -> None:
     assert body["gpc"] is True
     refused = {p["id"]: p["refused_by_gpc"] for p in body["purposes"]}
     assert refused == {"service_improvement": False, "statistics_advertising": True}
+
+
+def test_a_consent_cookie_signed_before_a_key_rotation_still_counts(make_app: Callable[..., Flask]) -> None:
+    old = make_app(SECRET_KEY="old-key", PRIVACY_CSRF=False)
+    add_routes(old)
+    client = old.test_client()
+    client.post("/privacy/consent", json={"purposes": {"service_improvement": True}})
+    cookie = client.get_cookie("privacy_consent").value
+    rotated = make_app(SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=["old-key"], PRIVACY_CSRF=False)
+    add_routes(rotated)
+    fresh = rotated.test_client()
+    fresh.set_cookie("privacy_consent", cookie)
+    state = fresh.get("/privacy/consent", headers={"Accept": "application/json"}).get_json()
+    assert state["granted"] == ["service_improvement"]
+    without = make_app(SECRET_KEY="new-key", PRIVACY_CSRF=False)
+    other = without.test_client()
+    other.set_cookie("privacy_consent", cookie)
+    assert other.get("/privacy/consent", headers={"Accept": "application/json"}).get_json()["granted"] == []
