@@ -90,11 +90,9 @@ def purge(
         reapply_tombstones(privacy, report, executor, wanted)
     for target in TARGETS:
         engine = privacy.databases.main if target.database == "main" else privacy.databases.archive
-        if dry_run:
-            _count_expired(privacy, engine, target, now, wanted, report)
-        else:
+        if not dry_run:
             _destroy_expired(privacy, engine, target, now, wanted, report, batch_size, executor)
-        _count_kept(privacy, engine, target, now, wanted, report)
+        _tally(privacy, engine, target, now, wanted, report, expired=dry_run)
     if wanted is None or "subject_key" in wanted:
         shred_keys(privacy, report, now, executor, dry_run, wanted)
     if not dry_run and report.destroyed:
@@ -194,40 +192,38 @@ def _destroy_expired(
                 size = max(size // 2, batch_size)
 
 
-def _count_expired(
-    privacy: Privacy, engine: Engine, target: _Target, now: datetime, wanted: set[str] | None, report: PurgeReport
+def _tally(
+    privacy: Privacy,
+    engine: Engine,
+    target: _Target,
+    now: datetime,
+    wanted: set[str] | None,
+    report: PurgeReport,
+    *,
+    expired: bool,
 ) -> None:
+    """Per class of ``target``: what is kept and its next expiry, and with ``expired``
+    (a dry run) what would be destroyed. Range scans of the (class, expiry) index."""
     t = target.table
     with engine.connect() as conn:
         for retention in _classes_present(conn, target):
             if wanted is not None and retention not in wanted:
                 continue
-            count = conn.execute(
-                select(func.count()).select_from(t).where(*_class_where(target, retention), t.c.expires_at <= now)
-            ).scalar_one()
-            if count:
-                entry = report.cls(retention, statute_of(privacy, retention))
-                entry.destroyed += int(count)
-                entry.targets.add(target.name)
-
-
-def _count_kept(
-    privacy: Privacy, engine: Engine, target: _Target, now: datetime, wanted: set[str] | None, report: PurgeReport
-) -> None:
-    t = target.table
-    with engine.connect() as conn:
-        for retention in _classes_present(conn, target):
-            if wanted is not None and retention not in wanted:
-                continue
-            count, first = conn.execute(
-                select(func.count(), func.min(t.c.expires_at)).where(
-                    *_class_where(target, retention), t.c.expires_at > now
-                )
-            ).one()
-            if not count:
-                continue
+            where = _class_where(target, retention)
             entry = report.cls(retention, statute_of(privacy, retention))
-            entry.kept += int(count)
+            if expired:
+                gone = conn.execute(
+                    select(func.count()).select_from(t).where(*where, t.c.expires_at <= now)
+                ).scalar_one()
+                entry.destroyed += int(gone)
+                if gone:
+                    entry.targets.add(target.name)
+            kept, first = conn.execute(
+                select(func.count(), func.min(t.c.expires_at)).where(*where, t.c.expires_at > now)
+            ).one()
+            if not kept:
+                continue
+            entry.kept += int(kept)
             entry.targets.add(target.name)
             first = as_utc(first)
             if first is not None and (entry.next_expiry is None or first < entry.next_expiry):
