@@ -121,3 +121,31 @@ def build_site(
         return "results"
 
     return site
+
+
+class CrashOnce:
+    """Wraps a data source so that its first erase raises, as a power cut would
+    between the archive commit and the erasure; later calls pass through."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.items, self.retention = source.items, source.retention
+        self.crashed = False
+
+    def export(self, subject: str) -> Any:
+        return self.source.export(subject)
+
+    def find(self, item: str, value: str) -> list[str]:
+        return list(self.source.find(item, value))
+
+    def erase(self, subject: str, items: Any = None) -> int:
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("power cut")
+        return int(self.source.erase(subject, items))
+
+
+def crash_first_erase(site: Site, name: str = "users") -> CrashOnce:
+    wrapper = CrashOnce(site.privacy._sources[name])
+    site.privacy._sources[name] = wrapper
+    return wrapper

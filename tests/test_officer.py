@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from flask_casenote_privacy.store import consent_events, operator_access
 from flask_casenote_privacy.store import requests as requests_table
 from tests.conftest import MEMBER_SITE_START
-from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User
+from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User, crash_first_erase
 
 OFFICER = {"X-Test-Officer": "officer.kang"}
 JSON = {"Accept": "application/json"}
@@ -251,25 +251,7 @@ def test_a_withdrawal_cannot_be_refused_and_a_crashed_one_is_rerun_by_completing
     assert refused.status_code == 400
 
     # Member 41's withdrawal crashes half way (after the archive, before the erasure).
-    users = site.privacy._sources["users"]
-
-    class CrashOnce:
-        items, retention = users.items, users.retention
-        crashed = False
-
-        def export(self, subject: str) -> Any:
-            return users.export(subject)
-
-        def find(self, item: str, value: str) -> list[str]:
-            return list(users.find(item, value))
-
-        def erase(self, subject: str, items: Any = None) -> int:
-            if not CrashOnce.crashed:
-                CrashOnce.crashed = True
-                raise RuntimeError("power cut")
-            return int(users.erase(subject, items))
-
-    site.privacy._sources["users"] = CrashOnce()
+    crash_first_erase(site)
     with pytest.raises(RuntimeError, match="power cut"):
         desk.register(subject="41", kind="withdraw", scope="all")
     clock.set("2026-12-10T10:05:00+09:00")

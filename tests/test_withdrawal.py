@@ -17,7 +17,7 @@ from flask_casenote_privacy.requests import execute_request, register_request
 from flask_casenote_privacy.store import requests as requests_table
 from flask_casenote_privacy.store import subject_keys
 from tests.helpers import IPHONE, access_rows, ledger_rows
-from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User, build_site
+from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User, build_site, crash_first_erase
 
 
 @pytest.fixture
@@ -149,25 +149,7 @@ def test_withdrawing_only_optional_purposes_keeps_membership_and_erases_what_the
 
 def test_a_crash_between_archive_and_erase_is_repaired_by_running_again(site: Site) -> None:
     app, privacy = site.app, site.privacy
-    users = privacy._sources["users"]
-
-    class CrashOnce:
-        items, retention = users.items, users.retention
-        crashed = False
-
-        def export(self, subject: str) -> Any:
-            return users.export(subject)
-
-        def find(self, item: str, value: str) -> list[str]:
-            return users.find(item, value)
-
-        def erase(self, subject: str, items: Any = None) -> int:
-            if not CrashOnce.crashed:
-                CrashOnce.crashed = True
-                raise RuntimeError("power cut")
-            return users.erase(subject, items)
-
-    privacy._sources["users"] = CrashOnce()
+    crash_first_erase(site)
     with app.test_request_context():
         with pytest.raises(RuntimeError, match="power cut"):
             register_request(privacy, subject="41", kind="withdraw", channel="written", scope="all")
