@@ -8,7 +8,7 @@ start from identical state:
 * ``raw DELETE``: ``DELETE FROM privacy_access_log WHERE expires_at <= :now``
   in one transaction, on the first copy (same engine settings as the
   extension's: on SQLite WAL and ``secure_delete=ON``);
-* ``purge``: ``flask_casenote_privacy.purge.purge(privacy, now=...)`` on the
+* ``purge``: ``flask_casenote_privacy.retention.purge.purge(privacy, now=...)`` on the
   second copy: batches in short transactions, each with its ledger update
   (``--batch-size`` rows first, growing while a transaction stays short).
 
@@ -48,9 +48,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.types import DateTime
 
 from flask_casenote_privacy import Privacy
-from flask_casenote_privacy.db import make_engine
-from flask_casenote_privacy.purge import purge
-from flask_casenote_privacy.store import access_log, destructions
+from flask_casenote_privacy.retention.purge import purge
+from flask_casenote_privacy.storage.engines import make_engine
+from flask_casenote_privacy.storage.tables import access_log, destructions
 
 MIN_RATIO = 0.5  # raw DELETE time / purge time
 MAX_TXN_MS = 200.0  # longest purge transaction holding deleted rows

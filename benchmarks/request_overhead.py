@@ -44,8 +44,8 @@ from flask import Flask, Response
 from sqlalchemy import Engine, MetaData, func, insert, select
 
 from flask_casenote_privacy import Privacy
-from flask_casenote_privacy.db import make_engine
-from flask_casenote_privacy.store import access_log
+from flask_casenote_privacy.storage.engines import make_engine
+from flask_casenote_privacy.storage.tables import access_log
 
 try:  # written alongside this benchmark; without it the chain has no privacy processors
     from flask_casenote_privacy.logging import processors as privacy_processors

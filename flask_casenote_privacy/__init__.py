@@ -3,8 +3,8 @@
 from .errors import ConfigurationError, InvalidRequest
 from .extension import Privacy
 from .periods import Period, add_period, parse_period
-from .policy import Policy
-from .policy_file import PolicyError, check_policy, load_policy
+from .policy.loader import PolicyError, check_policy, load_policy
+from .policy.model import Policy
 
 __all__ = [
     "ConfigurationError",

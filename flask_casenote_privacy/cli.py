@@ -9,8 +9,8 @@ from flask import current_app, render_template
 from flask.cli import with_appcontext
 
 from .extension import Privacy
-from .policy_file import PolicyError, load_policy
-from .render import policy_context
+from .policy.loader import PolicyError, load_policy
+from .policy.render import policy_context
 
 __all__ = ["privacy_cli"]
 
@@ -103,7 +103,7 @@ def _fail(exc: Exception) -> None:
 
 def _audit(privacy: Privacy, officer: str | None, task: str, subject: str | None) -> None:
     """An operator access record for a command that touched a member's data."""
-    from .ledgers import record_operator_access
+    from .rights.audit import record_operator_access
 
     record_operator_access(privacy, operator=_operator(officer), task=task, subject=subject)
 
@@ -119,8 +119,8 @@ def requests_group() -> None:
 @with_appcontext
 def requests_list(fmt: str, officer: str | None) -> None:
     """Requests, overdue first (each with id, subject, kind, status, due_at)."""
-    from .ledgers import record_operator_access
-    from .requests import list_requests
+    from .rights.audit import record_operator_access
+    from .rights.requests import list_requests
 
     privacy = _privacy()
     rows = list_requests(privacy)
@@ -152,7 +152,7 @@ def requests_register(
 ) -> None:
     """Register a written or emailed request at once (a withdrawal also executes at once)."""
     from .errors import InvalidRequest
-    from .requests import register_request
+    from .rights.requests import register_request
 
     privacy = _privacy()
     try:
@@ -179,7 +179,7 @@ def requests_complete(request_id: str, officer: str | None) -> None:
     """Carry out a request (erase for stop/delete; tell the member an access request is ready)."""
     from werkzeug.exceptions import HTTPException
 
-    from .requests import complete_request
+    from .rights.requests import complete_request
 
     try:
         req = complete_request(_privacy(), request_id, _operator(officer))
@@ -199,7 +199,7 @@ def requests_refuse(request_id: str, ground: str, reason: str, officer: str | No
     """Refuse on a statutory ground; nothing is erased; the member is told how to object."""
     from werkzeug.exceptions import HTTPException
 
-    from .requests import refuse_request
+    from .rights.requests import refuse_request
 
     try:
         req = refuse_request(_privacy(), request_id, ground=ground, reason=reason, officer=_operator(officer))
@@ -215,7 +215,7 @@ def requests_refuse(request_id: str, ground: str, reason: str, officer: str | No
 @with_appcontext
 def export_command(subject: str, officer: str | None) -> None:
     """Everything held about SUBJECT, as JSON (writes an operator access record)."""
-    from .ledgers import record_operator_access
+    from .rights.audit import record_operator_access
 
     privacy = _privacy()
     data = privacy.export(subject)
@@ -256,8 +256,8 @@ def purge_command(
     """
     from datetime import datetime
 
-    from .destruction import destruction_history
-    from .purge import known_classes, purge
+    from .retention.ledger import destruction_history
+    from .retention.purge import known_classes, purge
 
     privacy = _privacy()
     tz = privacy.policy.tz

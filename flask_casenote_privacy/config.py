@@ -18,8 +18,8 @@ from sqlalchemy.exc import ArgumentError
 from .errors import ConfigurationError
 from .mail import MailSettings
 from .periods import Period, PeriodError, parse_period, zone
-from .policy import Policy
-from .policy_file import PolicyError, load_policy
+from .policy.loader import PolicyError, load_policy
+from .policy.model import Policy
 
 __all__ = ["DEFAULTS", "Settings", "apply_defaults", "read_settings"]
 

@@ -19,8 +19,8 @@ from typing import Any
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine, and_, func, insert, select
 
-from .policy import Policy
-from .store import consent_events
+from .policy.model import Policy
+from .storage.tables import consent_events
 
 __all__ = [
     "CONSENT_SALT",

@@ -12,20 +12,20 @@ from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app, has_app_context
 
-from . import migrate
-from .capture import Capture
+from .capture.decision import FIELD_ITEMS
+from .capture.hooks import Capture
+from .capture.writer import AccessLogWriter
 from .config import Settings, apply_defaults, read_settings
 from .consent import ConsentCookie
-from .context import FIELD_ITEMS
-from .db import Databases
-from .ledgers import record_provision
 from .mail import Mailer
 from .periods import Period, add_period
-from .policy import Policy
+from .policy.model import Policy
+from .rights.audit import record_provision
+from .signing import WithdrawTokens
 from .sources import DataSource, ModelSource
-from .store import record_policy_version
-from .tokens import WithdrawTokens
-from .writer import AccessLogWriter
+from .storage import migrate
+from .storage.engines import Databases
+from .storage.tables import record_policy_version
 
 __all__ = ["Privacy"]
 
@@ -167,7 +167,7 @@ class Privacy:
             app.after_request(state.capture.after_request)
 
         from .cli import privacy_cli
-        from .views import create_blueprint
+        from .web.blueprint import create_blueprint
 
         app.register_blueprint(create_blueprint(self), url_prefix=settings.url_prefix)
         app.cli.add_command(privacy_cli)
@@ -339,7 +339,7 @@ class Privacy:
 
     def export(self, subject: str) -> dict[str, Any]:
         """Everything held about ``subject`` (the 열람 of PIPA Art. 35), as JSON-ready data."""
-        from .exporting import export_subject
+        from .rights.export import export_subject
 
         return export_subject(self, str(subject))
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from flask import current_app, has_app_context
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from .context import FIELD_ITEMS, current_request_privacy, default_allowed_items
+from .capture.decision import FIELD_ITEMS, current_request_privacy, default_allowed_items
 from .redact import redact_text, redact_value
 
 __all__ = ["add_retention", "drop_unconsented", "processors", "redact_personal_data"]

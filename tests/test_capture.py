@@ -230,7 +230,7 @@ def test_capture_can_be_turned_off(make_app: Callable[..., Flask]) -> None:
 def test_synchronous_mode_writes_before_the_response(make_app: Callable[..., Flask]) -> None:
     from sqlalchemy import func, select
 
-    from flask_casenote_privacy.store import access_log
+    from flask_casenote_privacy.storage.tables import access_log
 
     app = make_app(PRIVACY_CAPTURE_SYNC=True)
     add_routes(app)

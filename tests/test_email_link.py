@@ -13,10 +13,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from flask_casenote_privacy.archive import archived_records
-from flask_casenote_privacy.store import consent_events, token_uses
-from flask_casenote_privacy.store import requests as requests_table
-from flask_casenote_privacy.tokens import WithdrawTokens
+from flask_casenote_privacy.signing import WithdrawTokens
+from flask_casenote_privacy.storage.archive_tables import archived_records
+from flask_casenote_privacy.storage.tables import consent_events, token_uses
+from flask_casenote_privacy.storage.tables import requests as requests_table
 from tests.conftest import MEMBER_SITE_START
 from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User
 

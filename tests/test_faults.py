@@ -31,9 +31,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy.archive import archived_records
-from flask_casenote_privacy.store import access_log, destructions
-from flask_casenote_privacy.store import requests as requests_table
+from flask_casenote_privacy.storage.archive_tables import archived_records
+from flask_casenote_privacy.storage.tables import access_log, destructions
+from flask_casenote_privacy.storage.tables import requests as requests_table
 
 ROOT = Path(__file__).resolve().parents[1]
 BOTH = pytest.mark.parametrize("database_urls", ["sqlite", "postgresql"], indirect=True)
@@ -392,7 +392,7 @@ import time
 
 from examples.casenote_demo import create_app
 from examples.casenote_demo.models import Payment, Search, User, db
-from flask_casenote_privacy.requests import register_request
+from flask_casenote_privacy.rights.requests import register_request
 from flask_casenote_privacy.sources import ModelSource
 
 app = create_app({"PRIVACY_LOG_ACCESS": False})

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
 from flask_casenote_privacy.logging import processors as privacy_processors
-from flask_casenote_privacy.policy_file import PolicyError, parse_policy
-from flask_casenote_privacy.store import consent_events, requests, token_uses
+from flask_casenote_privacy.policy.loader import PolicyError, parse_policy
+from flask_casenote_privacy.storage.tables import consent_events, requests, token_uses
 from tests.helpers import access_rows
 from tests.member_site import PROBE_EMAIL, Site, User, build_site
 
@@ -174,7 +174,7 @@ junk = st.one_of(
 @given(mutations=st.lists(st.tuples(st.sampled_from(PATHS), junk, st.booleans()), min_size=1, max_size=4))
 @settings(max_examples=150, deadline=None)
 def test_a_mutated_policy_is_loaded_or_refused_with_problems_never_crashes(mutations: list[Any]) -> None:
-    from flask_casenote_privacy.policy_file import _Reader
+    from flask_casenote_privacy.policy.loader import _Reader
 
     data = copy.deepcopy(PRESET)
     for path, value, remove in mutations:

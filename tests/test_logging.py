@@ -20,14 +20,14 @@ from flask import Flask, g
 from hypothesis import given, settings
 from structlog.testing import LogCapture
 
-from flask_casenote_privacy.context import FIELD_ITEMS, RequestPrivacy
+from flask_casenote_privacy.capture.decision import FIELD_ITEMS, RequestPrivacy
 from flask_casenote_privacy.logging import (
     add_retention,
     drop_unconsented,
     processors,
     redact_personal_data,
 )
-from flask_casenote_privacy.policy_file import load_policy
+from flask_casenote_privacy.policy.loader import load_policy
 
 SEOUL = ZoneInfo("Asia/Seoul")
 POLICY = load_policy("casenote")

@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy import archive, store
-from flask_casenote_privacy.migrate import VERSION_TABLE, current_revision, head_revision
+from flask_casenote_privacy.storage import archive_tables, tables
+from flask_casenote_privacy.storage.migrate import VERSION_TABLE, current_revision, head_revision
 
 
 def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
@@ -35,7 +35,7 @@ def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
         assert current_revision(privacy.databases.main) == head_revision("main")
         assert current_revision(privacy.databases.archive) == head_revision("archive")
         with privacy.databases.main.connect() as conn:
-            rows = conn.execute(select(func.count()).select_from(store.policy_versions)).scalar_one()
+            rows = conn.execute(select(func.count()).select_from(tables.policy_versions)).scalar_one()
         assert rows == 1  # the policy text is recorded once, not once per upgrade
 
 
@@ -43,8 +43,8 @@ def test_migrated_schema_matches_the_table_definitions(backend_app: Flask) -> No
     privacy = backend_app.extensions["privacy"]
     with backend_app.app_context():
         for engine, metadata in (
-            (privacy.databases.main, store.metadata),
-            (privacy.databases.archive, archive.metadata),
+            (privacy.databases.main, tables.metadata),
+            (privacy.databases.archive, archive_tables.metadata),
         ):
             with engine.connect() as conn:
                 context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
@@ -87,7 +87,9 @@ def test_a_changed_policy_text_is_recorded_as_a_new_version(
     changed.write_text(preset.replace('version = "2026-11-28"', 'version = "2027-01-01"'), encoding="utf-8")
     app = make_app(PRIVACY_POLICY=str(changed), PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
     with app.app_context(), app.extensions["privacy"].databases.main.connect() as conn:
-        versions = conn.execute(select(store.policy_versions.c.version).order_by(store.policy_versions.c.id)).scalars()
+        versions = conn.execute(
+            select(tables.policy_versions.c.version).order_by(tables.policy_versions.c.id)
+        ).scalars()
         assert list(versions) == ["2026-11-28", "2027-01-01"]
 
 

@@ -14,8 +14,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from flask_casenote_privacy.store import consent_events, operator_access
-from flask_casenote_privacy.store import requests as requests_table
+from flask_casenote_privacy.storage.tables import consent_events, operator_access
+from flask_casenote_privacy.storage.tables import requests as requests_table
 from tests.conftest import MEMBER_SITE_START
 from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User, crash_first_erase
 

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from flask_casenote_privacy.periods import Period
-from flask_casenote_privacy.policy import Policy
-from flask_casenote_privacy.policy_file import (
+from flask_casenote_privacy.policy.loader import (
     PolicyError,
     available_presets,
     check_policy,
     load_policy,
     parse_policy,
 )
+from flask_casenote_privacy.policy.model import Policy
 
 MINIMAL = """\
 version = "2027-01-01"

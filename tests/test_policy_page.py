@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask_casenote_privacy.policy.i18n import josa, period_label
 
 from flask_casenote_privacy import Privacy
-from flask_casenote_privacy.i18n import josa, period_label
 from flask_casenote_privacy.periods import parse_period
 
 ECOMMERCE_ACT = "전자상거래 등에서 소비자 보호에 관한 법률"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flask_casenote_privacy.policy import Policy, Text
-from flask_casenote_privacy.policy_file import load_policy
+from flask_casenote_privacy.policy.loader import load_policy
+from flask_casenote_privacy.policy.model import Policy, Text
 
 ECOMMERCE_ACT = "전자상거래 등에서 소비자 보호에 관한 법률"
 COMMUNICATIONS_ACT = "통신비밀보호법"

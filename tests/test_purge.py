@@ -20,11 +20,11 @@ from flask import Flask
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy.archive import archived_records
-from flask_casenote_privacy.crypto import subject_ref
-from flask_casenote_privacy.destruction import destruction_history
-from flask_casenote_privacy.ledgers import record_operator_access
-from flask_casenote_privacy.store import (
+from flask_casenote_privacy.retention.ledger import destruction_history
+from flask_casenote_privacy.rights.audit import record_operator_access
+from flask_casenote_privacy.storage.archive_tables import archived_records
+from flask_casenote_privacy.storage.crypto import subject_ref
+from flask_casenote_privacy.storage.tables import (
     access_log,
     destructions,
     operator_access,
@@ -475,7 +475,7 @@ def test_withdrawal_erasure_leaves_no_trace_in_the_sqlite_host_database(sqlite_s
 def test_after_the_key_is_shredded_archived_ciphertext_cannot_be_decrypted(sqlite_site: Site, clock: Any) -> None:
     from cryptography.exceptions import InvalidTag
 
-    from flask_casenote_privacy.crypto import decrypt
+    from flask_casenote_privacy.storage.crypto import decrypt
 
     site = sqlite_site
     app, privacy = site.app, site.privacy
@@ -663,7 +663,7 @@ def test_a_changed_hash_key_stops_the_purge_before_it_shreds_any_key(
     records the law still keeps unreadable. The purge refuses, and nothing changes."""
     from sqlalchemy import func, select
 
-    from flask_casenote_privacy.store import subject_keys
+    from flask_casenote_privacy.storage.tables import subject_keys
 
     urls = (
         URL.create("sqlite", database=str(tmp_path / "m.sqlite")),

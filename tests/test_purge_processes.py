@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, insert, select
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy.store import access_log, destructions
+from flask_casenote_privacy.storage.tables import access_log, destructions
 
 NOW = "2027-01-01T00:00:00+09:00"
 CUTOFF = datetime.fromisoformat(NOW)

@@ -16,8 +16,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from flask_casenote_privacy import ConfigurationError
-from flask_casenote_privacy.store import operator_access
-from flask_casenote_privacy.store import requests as requests_table
+from flask_casenote_privacy.storage.tables import operator_access
+from flask_casenote_privacy.storage.tables import requests as requests_table
 from tests.conftest import MEMBER_SITE_START
 from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User
 

@@ -16,7 +16,7 @@ from sqlalchemy import DateTime, Integer, String, create_engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from flask_casenote_privacy.archive import archived_records
+from flask_casenote_privacy.storage.archive_tables import archived_records
 
 
 class Base(DeclarativeBase):

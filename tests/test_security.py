@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy.store import consent_events, requests, token_uses
+from flask_casenote_privacy.storage.tables import consent_events, requests, token_uses
 from tests.conftest import LOG_PROBES
 from tests.member_site import PROBE_EMAIL, Site, User, build_site
 
@@ -44,7 +44,7 @@ def test_every_state_changing_route_refuses_a_missing_csrf_token(site: Site) -> 
     app = site.app
     token = site.privacy.withdraw_tokens.make("41")
     with app.app_context():
-        from flask_casenote_privacy.requests import register_request
+        from flask_casenote_privacy.rights.requests import register_request
 
         with app.test_request_context():
             open_request = register_request(site.privacy, subject="41", kind="access", channel="written")["id"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert
 
-from flask_casenote_privacy.store import access_log
+from flask_casenote_privacy.storage.tables import access_log
 
 ROOT = Path(__file__).resolve().parent.parent
 # Requests made at instants around Seoul's month ends and a leap day.

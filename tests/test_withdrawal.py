@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy.archive import archived_records
-from flask_casenote_privacy.requests import execute_request, register_request
-from flask_casenote_privacy.store import requests as requests_table
-from flask_casenote_privacy.store import subject_keys
+from flask_casenote_privacy.rights.requests import execute_request, register_request
+from flask_casenote_privacy.storage.archive_tables import archived_records
+from flask_casenote_privacy.storage.tables import requests as requests_table
+from flask_casenote_privacy.storage.tables import subject_keys
 from tests.helpers import IPHONE, access_rows, ledger_rows
 from tests.member_site import PROBE_EMAIL, Payment, SearchHistory, Site, User, build_site, crash_first_erase
 
@@ -220,7 +220,7 @@ def test_a_subject_sees_only_their_own_requests(site: Site) -> None:
 
 def test_record_provision_rejects_items_not_declared_for_the_recipient(site: Site) -> None:
     from flask_casenote_privacy import InvalidRequest
-    from flask_casenote_privacy.store import provisions
+    from flask_casenote_privacy.storage.tables import provisions
 
     privacy = site.privacy
     with site.app.app_context():
@@ -289,7 +289,7 @@ def test_without_smtp_the_notification_is_logged_without_the_address(
 
 
 def test_a_withdrawals_erasure_is_in_the_destruction_ledger(site: Site) -> None:
-    from flask_casenote_privacy.destruction import destruction_history
+    from flask_casenote_privacy.retention.ledger import destruction_history
 
     request_id = (
         site.app.test_client()
@@ -310,7 +310,7 @@ def test_a_withdrawals_erasure_is_in_the_destruction_ledger(site: Site) -> None:
 
 
 def test_a_subject_id_the_host_key_cannot_hold_has_no_data_and_fails_nothing(site: Site) -> None:
-    from flask_casenote_privacy.requests import register_request
+    from flask_casenote_privacy.rights.requests import register_request
 
     with site.app.test_request_context():
         req = register_request(site.privacy, subject="not-a-number", kind="withdraw", channel="written", scope="all")

@@ -31,7 +31,7 @@ from flask import Flask
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy.store import access_log
+from flask_casenote_privacy.storage.tables import access_log
 from tests.helpers import access_rows, add_routes
 
 RETRY = 0.2  # PRIVACY_WRITER_RETRY_SECONDS in these tests

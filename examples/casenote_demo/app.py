@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from flask_casenote_privacy import Privacy
-from flask_casenote_privacy.capture import decide_request
+from flask_casenote_privacy.capture.hooks import decide_request
 from flask_casenote_privacy.consent import ledger_grants
 
 from .gateway import gateway

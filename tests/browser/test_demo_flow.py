@@ -27,9 +27,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
-from flask_casenote_privacy.archive import archived_records
-from flask_casenote_privacy.archive import destructions as archive_destructions
-from flask_casenote_privacy.store import access_log, consent_events, destructions, provisions, subject_keys
+from flask_casenote_privacy.storage.archive_tables import archived_records
+from flask_casenote_privacy.storage.archive_tables import destructions as archive_destructions
+from flask_casenote_privacy.storage.tables import access_log, consent_events, destructions, provisions, subject_keys
 
 from .conftest import OFFICER_EMAIL, ROOT, DemoServer
 

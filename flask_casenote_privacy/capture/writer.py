@@ -1,0 +1,329 @@
+"""The buffered, lossless writer of access events.
+
+Requests hand events to a bounded queue; a background thread writes them in
+batches. A full queue blocks the request (backpressure) instead of dropping.
+If the database is unreachable, batches go to an append-only spool file and
+are replayed, idempotently by ``event_id``, once it answers again. The thread
+starts lazily in each process, so it survives a forking server.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..storage.tables import access_log
+from .bulk_insert import insert_rows
+
+__all__ = ["AccessLogWriter"]
+
+log = logging.getLogger("flask_casenote_privacy.writer")
+Row = dict[str, Any]
+_DATETIME_COLUMNS = ("occurred_at", "expires_at")
+
+
+class _RowQueue(deque[Row]):
+    """Rows waiting for the writer thread, at most ``maxsize`` (``submit`` blocks
+    when it is full). A deque: one append per request, one lock for everything."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+
+class AccessLogWriter:
+    """Writes access-log rows for one app; ``submit`` is called from requests."""
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        spool_dir: str | os.PathLike[str],
+        *,
+        batch_size: int = 500,
+        queue_size: int = 10_000,
+        synchronous: bool = False,
+        retry_seconds: float = 5.0,
+        idle_seconds: float = 2.0,
+        linger_seconds: float = 0.05,
+    ) -> None:
+        self._engine = engine
+        self.spool_dir = Path(spool_dir)
+        self.batch_size = batch_size
+        self.queue_size = queue_size
+        self.synchronous = synchronous
+        self.retry_seconds = retry_seconds
+        self.idle_seconds = idle_seconds
+        # After the first row of a batch, wait this long for more (unless a flush
+        # waits or a batch is full), so that one transaction carries many rows.
+        self.linger_seconds = linger_seconds
+        self._reset()
+
+    # -- per-process state ---------------------------------------------------------
+    def _reset(self) -> None:
+        """Fresh queue, counters and no thread: at start and in a forked child."""
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._spool_lock = threading.Lock()
+        self._replay_lock = threading.Lock()  # one replaying thread per process (synchronous mode)
+        self._done = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._full_waiters = 0  # submits waiting for room (backpressure)
+        self._queue = _RowQueue(self.queue_size)
+        self._thread: threading.Thread | None = None
+        self._submitted = 0
+        self._finished = 0
+        self._flush_target = 0  # a flush waits until _finished reaches this: no lingering
+        self._wake = threading.Event()  # rows arrived, a batch is full, or a flush waits
+        self._wake_at = max(1, min(self.batch_size, self.queue_size))
+        self._down_until = 0.0  # monotonic time before which the database is not retried
+        self._spool_file = self.spool_dir / f"access-{self._pid}-{time.time_ns()}.jsonl"
+        self.stats = {"written": 0, "spooled": 0, "replayed": 0}
+
+    def after_fork_in_child(self) -> None:
+        # Events queued in the parent are the parent's to write; the child starts empty.
+        self._reset()
+
+    # -- the request side ----------------------------------------------------------
+    def submit(self, row: Row) -> None:
+        """Hand one row over; blocks while the queue is full, never drops."""
+        if os.getpid() != self._pid:
+            self._reset()
+        if self.synchronous:
+            self._deliver([row])
+            return
+        queue = self._queue
+        with self._lock:
+            self._submitted += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._start_thread()
+            while len(queue) >= queue.maxsize:
+                # Backpressure: wait for the writer, never drop.
+                self._wake.set()
+                self._full_waiters += 1
+                try:
+                    self._not_full.wait(timeout=1.0)
+                finally:
+                    self._full_waiters -= 1
+                if self._thread is None or not self._thread.is_alive():
+                    self._start_thread()
+            queue.append(row)
+            # The writer waits for a first row, or lingers until a batch is full.
+            wake = len(queue) == 1 or self._submitted - self._finished >= self._wake_at
+        if wake and not self._wake.is_set():
+            self._wake.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every row submitted so far is in the database or the spool."""
+        if os.getpid() != self._pid:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._done:
+            target = self._submitted
+            if self._flush_target < target:
+                self._flush_target = target
+            self._wake.set()
+            while self._finished < target:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if self._thread is None or not self._thread.is_alive():  # never wait on a dead thread
+                    self._start_thread()
+                self._done.wait(timeout=min(remaining or 0.5, 0.5))
+        return True
+
+    def _start_thread(self) -> None:
+        """Start the writer thread; the caller holds ``_lock``."""
+        self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
+        self._thread.start()
+
+    # -- the writer thread -----------------------------------------------------------
+    def _run(self) -> None:
+        queue = self._queue
+        while True:
+            if not queue:
+                wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
+                self._wake.clear()
+                # submit appends before it sets _wake: no row is missed between the checks.
+                if queue or self._wake.wait(wait):
+                    continue
+                if self._spool_pending():
+                    self._try_replay()
+                    continue
+                with self._lock:
+                    # Idle with nothing outstanding: end; the next submit starts a new thread.
+                    if self._finished >= self._submitted and not queue:
+                        self._thread = None
+                        return
+                continue
+            self._linger()
+            with self._lock:
+                batch = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
+                if self._full_waiters:
+                    self._not_full.notify_all()
+            try:
+                self._deliver(batch)
+            except Exception:
+                log.exception("privacy writer failed to deliver %d access events", len(batch))
+            finally:
+                with self._done:
+                    self._finished += len(batch)
+                    self._done.notify_all()
+
+    def _linger(self) -> None:
+        """Give a batch time to fill, unless a flush is waiting or a batch is already full."""
+        if self.linger_seconds <= 0:
+            return
+        self._wake.clear()
+        # submit and flush change these before they set _wake: no wake-up is missed.
+        if self._finished < self._flush_target:
+            return
+        if self._submitted - self._finished >= self._wake_at:
+            return
+        self._wake.wait(self.linger_seconds)
+
+    def _deliver(self, batch: list[Row]) -> None:
+        if time.monotonic() >= self._down_until:
+            try:
+                self._insert(batch)
+                self.stats["written"] += len(batch)
+                if self._spool_pending():
+                    self._try_replay()
+                return
+            except SQLAlchemyError as exc:
+                self._down_until = time.monotonic() + self.retry_seconds
+                log.warning("privacy database unreachable, spooling access events: %s", type(exc).__name__)
+        self._spool(batch)
+
+    def _insert(self, rows: list[Row], *, idempotent: bool = False) -> None:
+        with self._engine().begin() as conn:
+            if idempotent:
+                ids = [r["event_id"] for r in rows]
+                known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
+                rows = [r for r in rows if r["event_id"] not in known]
+            if rows:
+                try:
+                    with conn.begin_nested():
+                        insert_rows(conn, rows)
+                except IntegrityError:
+                    if idempotent:
+                        raise
+                    # A batch committed before a connection error was reported: write what is missing.
+                    self._insert_missing(conn, rows)
+
+    def _insert_missing(self, conn: Any, rows: list[Row]) -> None:
+        ids = [r["event_id"] for r in rows]
+        known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
+        missing = [r for r in rows if r["event_id"] not in known]
+        if missing:
+            insert_rows(conn, missing)
+
+    # -- the spool -------------------------------------------------------------------
+    def _spool(self, batch: Iterable[Row]) -> None:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        lines = "".join(json.dumps(_to_json(row), ensure_ascii=False) + "\n" for row in batch)
+        with self._spool_lock:
+            while True:
+                with open(self._spool_file, "a", encoding="utf-8") as f:
+                    fcntl.flock(f, fcntl.LOCK_EX)
+                    if not _still_named(f, self._spool_file):
+                        continue  # a replay claimed (renamed) it after we opened it: open anew
+                    f.write(lines)
+                    f.flush()
+                    os.fsync(f.fileno())
+                    break
+        self.stats["spooled"] += lines.count("\n")
+
+    def _spool_pending(self) -> bool:
+        return self.spool_dir.is_dir() and any(self._spool_candidates())
+
+    def _spool_candidates(self) -> Iterable[Path]:
+        for path in self.spool_dir.glob("access-*.jsonl*"):
+            if path.suffix == ".jsonl":
+                yield path
+            elif ".replaying-" in path.name and not _pid_alive(int(path.name.rsplit("-", 1)[1])):
+                yield path  # a replay that died half-way: take it over
+
+    def _try_replay(self) -> None:
+        """Replay unless another thread of this process is at it; never raise."""
+        if not self._replay_lock.acquire(blocking=False):
+            return
+        try:
+            self._replay_spool()
+        except Exception:  # a replay problem must not fail a request or the thread
+            log.exception("privacy writer failed to replay the spool")
+        finally:
+            self._replay_lock.release()
+
+    def _replay_spool(self) -> None:
+        """Move spooled events into the database; stop at the first failure."""
+        if time.monotonic() < self._down_until:
+            return
+        for path in sorted(self._spool_candidates()):
+            claimed = path.with_name(path.name.split(".jsonl")[0] + f".jsonl.replaying-{os.getpid()}")
+            try:
+                path.rename(claimed)  # atomic: only one process replays a file
+            except OSError:
+                continue
+            with open(claimed, "rb") as f:
+                # Wait for an append that had the file open before the rename; later
+                # appends see the file renamed and start a new one (see _spool).
+                fcntl.flock(f, fcntl.LOCK_EX)
+            rows = list(_read_spool(claimed))
+            try:
+                for start in range(0, len(rows), self.batch_size):
+                    self._insert(rows[start : start + self.batch_size], idempotent=True)
+            except SQLAlchemyError:
+                self._down_until = time.monotonic() + self.retry_seconds
+                # A fresh name: the old one may already name a new spool file of its writer.
+                claimed.rename(self.spool_dir / f"access-{os.getpid()}-{time.time_ns()}.jsonl")
+                return
+            claimed.unlink()
+            self.stats["replayed"] += len(rows)
+            log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
+
+
+def _to_json(row: Row) -> Row:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def _read_spool(path: Path) -> Iterable[Row]:
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.endswith("\n"):
+                # A line cut by a crash mid-write was never acknowledged as durable.
+                log.warning("privacy writer skipped a torn line %d in %s", number, path.name)
+                continue
+            row = json.loads(line)
+            for key in _DATETIME_COLUMNS:
+                row[key] = datetime.fromisoformat(row[key])
+            yield row
+
+
+def _still_named(f: Any, path: Path) -> bool:
+    """Whether ``path`` still names the open file ``f`` (not renamed away since it was opened)."""
+    try:
+        return os.path.samestat(os.fstat(f.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,182 @@
+"""Words of the user interface in the policy's languages (Korean first, English).
+
+Texts of the policy itself come from the policy file; these are the labels and
+connecting phrases around them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..periods import Period
+
+__all__ = ["basis_label", "josa", "kind_label", "period_label", "ui"]
+
+_UI: dict[str, dict[str, str]] = {
+    "policy_title": {"ko": "개인정보 처리방침", "en": "Privacy Policy"},
+    "s1": {"ko": "수집하는 개인정보", "en": "Personal information collected"},
+    "s2": {"ko": "수집한 개인정보의 이용", "en": "Use of collected personal information"},
+    "s3": {
+        "ko": "개인정보처리의 위탁 및 개인정보의 제3자 제공",
+        "en": "Outsourcing of processing and provision to third parties",
+    },
+    "s4": {"ko": "개인정보 보유 및 이용기간", "en": "Retention and use period"},
+    "s5": {"ko": "개인정보의 파기 절차 및 방법", "en": "Destruction procedure and method"},
+    "s6": {"ko": "이용자의 권리와 그 행사방법", "en": "Users' rights and how to exercise them"},
+    "s7": {"ko": "개인정보 보호책임자 안내", "en": "Privacy officer"},
+    "s8": {"ko": "쿠키의 설치·운영 및 거부", "en": "Cookies: installation, operation and refusal"},
+    "item": {"ko": "항목", "en": "Item"},
+    "when": {"ko": "수집 시점", "en": "Collected"},
+    "required": {"ko": "필수", "en": "required"},
+    "optional": {"ko": "선택", "en": "optional"},
+    "purposes": {"ko": "이용 목적", "en": "Purposes"},
+    "retention": {"ko": "보유기간", "en": "Retention"},
+    "collection.signup": {"ko": "회원가입 시", "en": "at sign-up"},
+    "collection.usage": {"ko": "서비스 이용 과정에서 생성", "en": "generated while the service is used"},
+    "collection.payment": {
+        "ko": "유료 서비스 결제 시 (결제대행사에 직접 제공, 회사는 보관하지 않음)",
+        "en": "at payment (given to the payment agent; the Company does not keep it)",
+    },
+    "basis": {"ko": "법적 근거", "en": "Legal basis"},
+    "needs_consent": {
+        "ko": "선택 동의 (동의한 경우에만 처리)",
+        "en": "optional consent (processed only once granted)",
+    },
+    "gpc": {
+        "ko": "Global Privacy Control(Sec-GPC) 신호를 보내는 브라우저는 이 목적을 거부한 것으로 봅니다.",
+        "en": "A browser sending the Global Privacy Control signal (Sec-GPC) is treated as refusing this purpose.",
+    },
+    "items_used": {"ko": "처리 항목", "en": "Items processed"},
+    "recipient": {"ko": "받는 자", "en": "Recipient"},
+    "task": {"ko": "업무 내용", "en": "Task"},
+    "kind": {"ko": "구분", "en": "Kind"},
+    "items": {"ko": "제공 항목", "en": "Items"},
+    "record": {"ko": "기록", "en": "Record"},
+    "statute": {"ko": "보존근거", "en": "Legal basis"},
+    "period": {"ko": "보존기간", "en": "Period"},
+    "procedure": {"ko": "파기절차", "en": "Procedure"},
+    "method": {"ko": "파기방법", "en": "Method"},
+    "name": {"ko": "이름", "en": "Name"},
+    "email": {"ko": "이메일", "en": "Email"},
+    "phone": {"ko": "전화", "en": "Phone"},
+    "version": {"ko": "버전", "en": "Version"},
+    "effective": {"ko": "시행일", "en": "Effective from"},
+    "language": {"ko": "English", "en": "한국어"},
+    "manage_consent": {"ko": "동의 관리 페이지", "en": "consent page"},
+    "withdraw_title": {"ko": "동의철회(회원탈퇴) 확인", "en": "Confirm your withdrawal"},
+    "withdraw_explain": {
+        "ko": "확인을 누르면 개인정보 수집·이용 동의를 철회하고 회원에서 탈퇴하며, 개인정보는 지체 없이 파기됩니다. "
+        "다만 관계법령에 따라 보존해야 하는 아래 기록은 별도의 DB에 분리 보관한 후 기간이 지나면 파기합니다.",
+        "en": "Confirming withdraws your consent and ends your membership; your personal information is destroyed "
+        "without delay, except the records below, which the law makes us keep apart in a separate database until "
+        "their period ends.",
+    },
+    "withdraw_confirm": {"ko": "동의철회 및 회원탈퇴", "en": "Withdraw and leave"},
+    "request_title": {"ko": "요청 처리 현황", "en": "Your request"},
+    "kind.withdraw": {"ko": "동의철회", "en": "consent withdrawal"},
+    "kind.stop": {"ko": "처리정지", "en": "processing stop"},
+    "kind.access": {"ko": "열람", "en": "access"},
+    "kind.delete": {"ko": "삭제", "en": "deletion"},
+    "status.registered": {"ko": "접수됨 (처리 중)", "en": "registered (in progress)"},
+    "status.completed": {"ko": "처리 완료", "en": "completed"},
+    "status.refused": {"ko": "거절", "en": "refused"},
+    "scope.all": {"ko": "회원 탈퇴 (전체)", "en": "leaving membership (all)"},
+    "channel.web": {"ko": "웹", "en": "web"},
+    "channel.email": {"ko": "이메일", "en": "email"},
+    "channel.written": {"ko": "서면", "en": "in writing"},
+    "request_id": {"ko": "요청 번호", "en": "Request"},
+    "status": {"ko": "상태", "en": "Status"},
+    "received": {"ko": "접수", "en": "Received"},
+    "completed": {"ko": "처리", "en": "Completed"},
+    "refused_because": {"ko": "거절 사유", "en": "Refused because"},
+    "retained_title": {"ko": "법령에 따라 보관하는 기록", "en": "Records the law makes us keep"},
+    "count": {"ko": "건수", "en": "Count"},
+    "until": {"ko": "보관 기한", "en": "Kept until"},
+    "consent_title": {"ko": "선택 동의 관리", "en": "Your optional consents"},
+    "consent_intro": {
+        "ko": "아래 목적은 동의한 경우에만 개인정보를 처리하며, 언제든지 철회할 수 있습니다.",
+        "en": "The purposes below process personal data only with your consent, which you can withdraw at any time.",
+    },
+    "consent_saved": {"ko": "동의 설정을 저장했습니다.", "en": "Your choices are saved."},
+    "consent_save": {"ko": "선택 저장", "en": "Save my choices"},
+    "consent_accept_all": {"ko": "모두 동의", "en": "Accept all"},
+    "consent_decline_all": {"ko": "모두 거부", "en": "Decline all"},
+    "gpc_active": {
+        "ko": "브라우저가 Global Privacy Control 신호를 보내고 있습니다.",
+        "en": "Your browser sends the Global Privacy Control signal.",
+    },
+}
+
+_BASES = {
+    "consent": {"ko": "정보주체의 동의", "en": "the data subject's consent"},
+    "contract": {"ko": "계약의 체결·이행", "en": "entering into or performing a contract"},
+    "legal_obligation": {"ko": "법령상 의무의 준수", "en": "compliance with a legal obligation"},
+    "legitimate_interest": {
+        "ko": "개인정보처리자의 정당한 이익",
+        "en": "the controller's legitimate interest",
+    },
+}
+_KINDS = {
+    "outsourcing": {"ko": "개인정보 처리위탁", "en": "outsourcing of processing"},
+    "provision": {"ko": "개인정보 제3자 제공", "en": "provision to a third party"},
+}
+_UNITS = {
+    "ko": {
+        "years": "년",
+        "months": "개월",
+        "weeks": "주",
+        "days": "일",
+        "hours": "시간",
+        "minutes": "분",
+        "seconds": "초",
+    },
+    "en": {
+        "years": "year",
+        "months": "month",
+        "weeks": "week",
+        "days": "day",
+        "hours": "hour",
+        "minutes": "minute",
+        "seconds": "second",
+    },
+}
+
+
+def ui(key: str, lang: str) -> str:
+    """A UI phrase in ``lang`` (English when the language has no translation)."""
+    texts = _UI[key]
+    return texts.get(lang) or texts["en"]
+
+
+def basis_label(basis: str, lang: str) -> str:
+    return _BASES[basis].get(lang) or _BASES[basis]["en"]
+
+
+def kind_label(kind: str, lang: str) -> str:
+    return _KINDS[kind].get(lang) or _KINDS[kind]["en"]
+
+
+def period_label(period: Period | None, lang: str) -> str:
+    """``P5Y`` -> "5년" / "5 years"; ``None`` -> until withdrawal."""
+    if period is None:
+        return "회원 탈퇴(동의 철회) 시까지" if lang == "ko" else "until membership ends (consent is withdrawn)"
+    if lang == "ko":
+        return " ".join(f"{n}{_UNITS['ko'][unit]}" for unit, n in period.parts())
+    units = _UNITS["en"]
+    return ", ".join(f"{n} {units[unit]}{'' if n == 1 else 's'}" for unit, n in period.parts())
+
+
+def josa(word: str, pair: str) -> str:
+    """The Korean particle that fits after ``word``: ``josa("이름", "과/와")`` -> "과".
+
+    ``pair`` is "after a final consonant/after a vowel" ("을/를", "이/가",
+    "은/는", "과/와"); a word not ending in Hangul gets both, e.g. "을(를)".
+    """
+    with_batchim, without = pair.split("/")
+    # The particle follows the word, not a trailing aside: "신용카드 결제 (결제대행)" -> "를".
+    word = re.sub(r"\s*\([^()]*\)\s*$", "", word) or word
+    last = word.rstrip()[-1:] or " "
+    code = ord(last) - 0xAC00
+    if not 0 <= code <= 11171:
+        return f"{with_batchim}({without})"
+    return with_batchim if code % 28 else without

@@ -1,0 +1,315 @@
+"""The policy model: what a company promises, as data.
+
+A :class:`Policy` is loaded from a TOML file (see ``docs/policy-file.md``) by
+:func:`load_policy`, which reports every problem of the file at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from ..periods import Period, zone
+
+__all__ = [
+    "BASES",
+    "RECIPIENT_KINDS",
+    "Controller",
+    "Destruction",
+    "Item",
+    "Officer",
+    "Policy",
+    "Purpose",
+    "Recipient",
+    "RefusalGround",
+    "RetentionClass",
+    "Text",
+]
+
+Basis = Literal["consent", "contract", "legal_obligation", "legitimate_interest"]
+BASES: tuple[str, ...] = ("consent", "contract", "legal_obligation", "legitimate_interest")
+RecipientKind = Literal["outsourcing", "provision"]
+RECIPIENT_KINDS: tuple[str, ...] = ("outsourcing", "provision")
+COLLECTIONS: tuple[str, ...] = ("signup", "usage", "payment")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of text in every language of the policy, e.g. ``{"ko": ..., "en": ...}``."""
+
+    values: Mapping[str, str]
+
+    def get(self, lang: str, fallback: str = "ko") -> str:
+        if lang in self.values:
+            return self.values[lang]
+        if fallback in self.values:
+            return self.values[fallback]
+        return next(iter(self.values.values()), "")
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self.values)
+
+    def __str__(self) -> str:
+        return self.get("ko")
+
+
+@dataclass(frozen=True)
+class Controller:
+    name: Text
+    short_name: Text
+    intro: Text | None = None
+    homepage: str | None = None
+
+
+@dataclass(frozen=True)
+class Officer:
+    """The privacy officer (개인정보 보호책임자)."""
+
+    name: str
+    email: str
+    name_en: str | None = None
+    title: Text | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """A kind of personal data, e.g. ``email`` or ``ip_address``.
+
+    ``collection`` says when it arises: ``signup`` (entered to join),
+    ``usage`` (generated while the service is used) or ``payment`` (entered
+    at payment and handed to a recipient). ``stored = False`` marks data the
+    controller passes on but never keeps.
+    """
+
+    id: str
+    label: Text
+    collection: str
+    required: bool = False
+    stored: bool = True
+    description: Text | None = None
+
+
+@dataclass(frozen=True)
+class Purpose:
+    id: str
+    label: Text
+    description: Text
+    basis: Basis
+    items: tuple[str, ...]
+    statute: Text | None = None
+    honours_gpc: bool = False
+
+    @property
+    def needs_consent(self) -> bool:
+        """Opt-in: off until the subject grants it."""
+        return self.basis == "consent"
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the purpose's items change (old consent then lapses)."""
+        return hashlib.sha256(",".join(sorted(self.items)).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RetentionClass:
+    """How long a kind of record is kept, and the law that says so.
+
+    ``period`` is ``None`` for "until withdrawal" (membership data).
+    """
+
+    id: str
+    label: Text
+    period: Period | None
+    statute: Text
+    items: tuple[str, ...] = ()
+    records: Text | None = None
+    article: Text | None = None
+
+    @property
+    def until_withdrawal(self) -> bool:
+        return self.period is None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    name: Text
+    kind: RecipientKind
+    purpose: Text
+    items: tuple[str, ...]
+    retention: Text | None = None
+
+
+@dataclass(frozen=True)
+class RefusalGround:
+    id: str
+    text: Text
+    statute: Text | None = None
+
+
+@dataclass(frozen=True)
+class Destruction:
+    procedure: Text
+    method: Text
+    separate_storage: bool = True
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A whole privacy policy. Look entries up by id with :meth:`item`,
+    :meth:`purpose`, :meth:`retention_class`, :meth:`recipient`."""
+
+    version: str
+    languages: tuple[str, ...]
+    timezone: str
+    controller: Controller
+    officer: Officer
+    items: tuple[Item, ...]
+    purposes: tuple[Purpose, ...]
+    retention: tuple[RetentionClass, ...]
+    recipients: tuple[Recipient, ...]
+    refusal_grounds: tuple[RefusalGround, ...]
+    destruction: Destruction
+    cookies: Text
+    effective_date: str | None = None
+    source: str | None = field(default=None, compare=False)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+    def item(self, item_id: str) -> Item:
+        return _find(self.items, item_id, "item")
+
+    def purpose(self, purpose_id: str) -> Purpose:
+        return _find(self.purposes, purpose_id, "purpose")
+
+    def retention_class(self, class_id: str) -> RetentionClass:
+        return _find(self.retention, class_id, "retention class")
+
+    def recipient(self, recipient_id: str) -> Recipient:
+        return _find(self.recipients, recipient_id, "recipient")
+
+    def refusal_ground(self, ground_id: str) -> RefusalGround:
+        return _find(self.refusal_grounds, ground_id, "refusal ground")
+
+    @property
+    def consent_purposes(self) -> tuple[Purpose, ...]:
+        return tuple(p for p in self.purposes if p.needs_consent)
+
+    def purposes_using(self, item_id: str) -> tuple[Purpose, ...]:
+        return tuple(p for p in self.purposes if item_id in p.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as the JSON of ``GET /privacy/policy.json``."""
+        return _policy_dict(self)
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON: identifies exactly this text of the policy."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+E = TypeVar("E", Item, Purpose, RetentionClass, Recipient, RefusalGround)
+
+
+def _find(entries: tuple[E, ...], entry_id: str, what: str) -> E:
+    for entry in entries:
+        if entry.id == entry_id:
+            return entry
+    raise KeyError(f"the policy has no {what} {entry_id!r}")
+
+
+def _text(value: Text | None) -> dict[str, str] | None:
+    return None if value is None else value.to_dict()
+
+
+def _policy_dict(policy: Policy) -> dict[str, Any]:
+    c, o, d = policy.controller, policy.officer, policy.destruction
+    return {
+        "version": policy.version,
+        "effective_date": policy.effective_date,
+        "languages": list(policy.languages),
+        "timezone": policy.timezone,
+        "controller": {
+            "name": _text(c.name),
+            "short_name": _text(c.short_name),
+            "intro": _text(c.intro),
+            "homepage": c.homepage,
+        },
+        "officer": {
+            "name": o.name,
+            "name_en": o.name_en,
+            "email": o.email,
+            "title": _text(o.title),
+            "phone": o.phone,
+        },
+        "items": [
+            {
+                "id": i.id,
+                "label": _text(i.label),
+                "collection": i.collection,
+                "required": i.required,
+                "stored": i.stored,
+                "description": _text(i.description),
+            }
+            for i in policy.items
+        ],
+        "purposes": [
+            {
+                "id": p.id,
+                "label": _text(p.label),
+                "description": _text(p.description),
+                "basis": p.basis,
+                "statute": _text(p.statute),
+                "items": list(p.items),
+                "requires_consent": p.needs_consent,
+                "honours_gpc": p.honours_gpc,
+            }
+            for p in policy.purposes
+        ],
+        "retention": [
+            {
+                "id": r.id,
+                "label": _text(r.label),
+                "period": None if r.period is None else r.period.iso,
+                "until_withdrawal": r.until_withdrawal,
+                "statute": _text(r.statute),
+                "article": _text(r.article),
+                "items": list(r.items),
+                "records": _text(r.records),
+            }
+            for r in policy.retention
+        ],
+        "recipients": [
+            {
+                "id": r.id,
+                "name": _text(r.name),
+                "kind": r.kind,
+                "purpose": _text(r.purpose),
+                "items": list(r.items),
+                "retention": _text(r.retention),
+            }
+            for r in policy.recipients
+        ],
+        "refusal_grounds": [
+            {"id": g.id, "text": _text(g.text), "statute": _text(g.statute)} for g in policy.refusal_grounds
+        ],
+        "destruction": {
+            "procedure": _text(d.procedure),
+            "method": _text(d.method),
+            "separate_storage": d.separate_storage,
+        },
+        "cookies": _text(policy.cookies),
+    }

@@ -1,0 +1,234 @@
+"""Tables of the main privacy database.
+
+Each capability adds its tables here together with an Alembic migration in
+``migrations/main/versions``; ``tests/test_migrations.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+from ..policy.model import Policy
+from .engines import UTCDateTime
+
+__all__ = [
+    "access_log",
+    "consent_events",
+    "destruction_table",
+    "destructions",
+    "metadata",
+    "operator_access",
+    "policy_versions",
+    "provisions",
+    "record_policy_version",
+    "requests",
+    "subject_keys",
+    "token_uses",
+    "tombstones",
+]
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; elsewhere the log needs 64 bits.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+SUBJECT = 191  # fits a unique index under MariaDB's utf8mb4 767-byte limit
+
+metadata = MetaData()
+
+# Every text of the policy that has been in force: consent records point at a
+# version, and the officer can show a regulator exactly what a member agreed to.
+policy_versions = Table(
+    "privacy_policy_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("document", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# Append-only consent ledger: the latest event per (subject, purpose) wins. It
+# proves who agreed to what, under which policy version, through which channel
+# and when; it holds no IP address (that would be personal data of its own).
+consent_events = Table(
+    "privacy_consent_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(SUBJECT), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("purpose_fingerprint", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_privacy_consent_event_subject", "subject", "purpose", "id"),
+)
+
+# One row per captured request, only with the fields consent allowed, tagged
+# with its retention class and expiry. event_id makes spool replays idempotent.
+access_log = Table(
+    "privacy_access_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), nullable=False, unique=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("retention", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("subject", String(SUBJECT), nullable=True, index=True),
+    Column("ip", String(45), nullable=True),
+    Column("method", String(16), nullable=True),
+    Column("path", String(2048), nullable=True),
+    Column("status", SmallInteger, nullable=True),
+    Column("duration_ms", Float, nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("device_family", String(64), nullable=True),
+    Column("os_family", String(64), nullable=True),
+    Column("browser_family", String(64), nullable=True),
+    Column("cookies", Text, nullable=True),
+    Column("purposes", String(255), nullable=False),
+    # Leading with the class: the purge finds each class, its expired range and what
+    # it keeps by index seeks, never by scanning the table.
+    Index("ix_privacy_access_log_retention_expires", "retention", "expires_at"),
+)
+
+# One AES-256 key per subject whose records were archived. It lives here, in the
+# main database, never beside the ciphertext in the archive: destroying this
+# row destroys the archived data, in every backup of the archive too.
+subject_keys = Table(
+    "privacy_subject_key",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(SUBJECT), nullable=False, unique=True),
+    Column("key", LargeBinary(), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # The keyed hash the archive knows this subject by, as it was when the key was
+    # made: a changed PRIVACY_HASH_KEY is then detected instead of shredding keys early.
+    Column("ref", String(64), nullable=True, index=True),
+)
+
+# Data-subject requests: withdrawal, processing stop, access, deletion.
+requests = Table(
+    "privacy_request",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subject", String(SUBJECT), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("scope", String(16), nullable=False),  # "all" or "purposes"
+    Column("purposes", String(255), nullable=True),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("registered_by", String(191), nullable=True),
+    Column("refusal_ground", String(64), nullable=True),
+    Column("refusal_reason", Text, nullable=True),
+    Column("result", Text, nullable=True),
+    # The member's address, read before erasure to tell them the outcome;
+    # cleared once they have been told.
+    Column("notify_to", String(320), nullable=True),
+)
+
+# Single-use emailed links: a token's nonce is recorded when it is used.
+token_uses = Table(
+    "privacy_token_use",
+    metadata,
+    Column("nonce", String(32), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Each handover of personal data to a recipient of the policy (section 3).
+provisions = Table(
+    "privacy_provision",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(SUBJECT), nullable=False, index=True),
+    Column("recipient", String(64), nullable=False),
+    Column("items", String(512), nullable=False),
+    Column("provided_at", UTCDateTime, nullable=False),
+    Column("retention", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_privacy_provision_retention_expires", "retention", "expires_at"),
+)
+
+# Every officer view or export of a member's data (PIPA Art. 29 접속기록): append-only.
+operator_access = Table(
+    "privacy_operator_access",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("operator", String(191), nullable=False),
+    Column("accessed_at", UTCDateTime, nullable=False),
+    Column("ip", String(45), nullable=True),
+    Column("subject", String(SUBJECT), nullable=True),
+    Column("task", String(255), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+
+def destruction_table(meta: MetaData) -> Table:
+    """The destruction ledger (파기 기록). Each database keeps its own, written in the
+    same transaction as the rows it counts; no personal data in it."""
+    return Table(
+        "privacy_destruction",
+        meta,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("run_id", String(32), nullable=False, index=True),
+        Column("ran_at", UTCDateTime, nullable=False),
+        Column("purge_now", UTCDateTime, nullable=False),
+        Column("retention", String(64), nullable=False),
+        Column("statute", Text, nullable=False),
+        Column("target", String(64), nullable=False),
+        Column("count", BigInteger, nullable=False),
+        Column("method", String(255), nullable=False),
+        Column("executor", String(191), nullable=False),
+        UniqueConstraint("run_id", "retention", "target", name="uq_privacy_destruction_run_class_target"),
+    )
+
+
+destructions = destruction_table(metadata)
+
+# Keyed hashes of destroyed subject keys and withdrawn subjects: a restored
+# backup must not bring them back; the purge re-applies these destructions.
+tombstones = Table(
+    "privacy_tombstone",
+    metadata,
+    Column("ref", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("destroyed_at", UTCDateTime, nullable=False),
+)
+
+
+def record_policy_version(conn: Connection, policy: Policy, now: datetime) -> bool:
+    """Store this text of the policy unless it is already stored; True if it was new."""
+    exists = conn.execute(select(policy_versions.c.id).where(policy_versions.c.digest == policy.digest)).first()
+    if exists:
+        return False
+
+    conn.execute(
+        insert(policy_versions).values(
+            version=policy.version,
+            digest=policy.digest,
+            document=json.dumps(policy.to_dict(), ensure_ascii=False, sort_keys=True),
+            recorded_at=now,
+        )
+    )
+    return True

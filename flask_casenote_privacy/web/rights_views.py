@@ -1,0 +1,173 @@
+"""Routes of the data subject's rights: withdraw (signed in, or by emailed link),
+request status, export. Thin: the logic is in requests.py and exporting.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import Unauthorized
+
+from ..errors import InvalidRequest, request_fields
+from ..policy import i18n
+from ..rights.requests import get_request, register_request
+from ..signing import TokenError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..extension import Privacy
+
+__all__ = ["add_rights_routes"]
+
+_EMAIL_SENT = {
+    "ko": "입력하신 주소가 회원 주소라면 동의철회 확인 링크를 보냈습니다.",
+    "en": "If that address belongs to a member, a link to confirm the withdrawal is on its way.",
+}
+_TOKEN_ERRORS = {
+    "expired": (
+        "링크의 유효기간이 지났습니다. 다시 요청해 주세요.",
+        "This link has expired; ask for a new one.",
+    ),
+    "invalid": ("올바르지 않은 링크입니다.", "This link is not valid."),
+    "used": ("이미 사용된 링크입니다.", "This link has already been used."),
+}
+
+
+class SignInRequired(Unauthorized):
+    def __init__(self) -> None:
+        super().__init__(
+            description="sign in first; without an account session, ask for a withdrawal link "
+            "by email (POST /withdraw/email)"
+        )
+
+
+def add_rights_routes(
+    bp: Blueprint,
+    privacy: Privacy,
+    *,
+    check_csrf: Callable[[], None],
+    wants_json: Callable[[], bool],
+    language: Callable[[], str],
+) -> None:
+    def subject_or_401() -> str:
+        subject = privacy.current_subject()
+        if subject is None:
+            raise SignInRequired()
+        return subject
+
+    def render(template: str, **context: Any) -> str:
+        lang = language()
+        return render_template(template, lang=lang, ui=lambda key: i18n.ui(key, lang), **context)
+
+    def answer(req: dict[str, Any]) -> Any:
+        if wants_json():
+            return jsonify(req)
+        return redirect(url_for("privacy.request_status", request_id=req["request_id"], lang=language()), 303)
+
+    @bp.post("/withdraw")
+    def withdraw() -> Any:
+        """The signed-in subject withdraws: {"scope": "all"} or {"purposes": [...]}."""
+        check_csrf()
+        subject = subject_or_401()
+        body = request_fields(multi=True)
+        if not body:
+            raise InvalidRequest('expected {"scope": "all"} or {"purposes": ["<purpose id>", ...]}')
+        scope = body.get("scope")
+        scope = scope[0] if isinstance(scope, list) and len(scope) == 1 else scope
+        purposes = body.get("purposes") or body.get("purpose") or []
+        if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
+            raise InvalidRequest("purposes: expected a list of purpose ids")
+        if not isinstance(scope, (str, type(None))):
+            raise InvalidRequest('scope: expected "all"')
+        req = register_request(privacy, subject=subject, kind="withdraw", channel="web", scope=scope, purposes=purposes)
+        return answer(req)
+
+    @bp.post("/withdraw/email")
+    def withdraw_email() -> Any:
+        """Mail a withdrawal link; the answer never tells whether the address is known."""
+        check_csrf()
+        email = request_fields().get("email")
+        if not isinstance(email, str) or "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
+            raise InvalidRequest("email: a valid email address is required")
+        subject = privacy.find_subject("email", email.strip())
+        if subject is not None:
+            token = privacy.withdraw_tokens.make(subject)
+            link = url_for("privacy.withdraw_confirm", token=token, _external=True)
+            from ..mail import render_notification
+
+            policy = privacy.policy
+            title, text = render_notification(
+                "withdraw_link",
+                link=link,
+                hours=privacy.settings.token_max_age // 3600,
+                controller_ko=policy.controller.name.get("ko"),
+                controller_en=policy.controller.name.get("en"),
+            )
+            privacy.mailer.send_later(email.strip(), title, text, kind="withdraw_link")
+        lang = language()
+        if wants_json():
+            return jsonify(status="accepted", message=_EMAIL_SENT[lang]), 202
+        return render("privacy/message.html", message=_EMAIL_SENT[lang]), 202
+
+    def read_link(token: str) -> Any:
+        try:
+            link = privacy.withdraw_tokens.read(token)
+            privacy.withdraw_tokens.check_unused(privacy.databases.main, link)
+        except TokenError as exc:
+            return None, exc.reason
+        return link, None
+
+    def token_error(reason: str) -> Any:
+        ko, en = _TOKEN_ERRORS[reason]
+        message = ko if language() == "ko" else en
+        if wants_json():
+            return jsonify(error=f"token_{reason}", message=message), 400
+        return render("privacy/message.html", message=message), 400
+
+    @bp.route("/withdraw/confirm/<token>", methods=["GET", "POST"])
+    def withdraw_confirm(token: str) -> Any:
+        """The emailed link: a confirmation page, then POST withdraws (membership)."""
+        link, problem = read_link(token)
+        if problem:
+            return token_error(problem)
+        if request.method == "GET":
+            from flask_wtf.csrf import generate_csrf
+
+            return render(
+                "privacy/withdraw_confirm.html",
+                token=token,
+                csrf_token=generate_csrf() if privacy.settings.csrf else None,
+                retention=privacy.policy.retention,
+            )
+        check_csrf()
+        try:
+            privacy.withdraw_tokens.use(privacy.databases.main, link, privacy.now())
+        except TokenError as exc:
+            return token_error(exc.reason)
+        req = register_request(privacy, subject=link.subject, kind="withdraw", channel="email", scope="all")
+        if wants_json():
+            return jsonify(req)
+        return render("privacy/request.html", req=req)
+
+    @bp.get("/requests/<request_id>")
+    def request_status(request_id: str) -> Any:
+        """A request's status: the subject's own only (anything else is 404)."""
+        subject = subject_or_401()
+        req = get_request(privacy, request_id) if len(request_id) <= 64 else None
+        if req is None or req["subject"] != subject:
+            from werkzeug.exceptions import NotFound
+
+            raise NotFound(description=f"no request {request_id!r}")
+        if wants_json():
+            return jsonify(req)
+        return render("privacy/request.html", req=req)
+
+    @bp.get("/export")
+    def export() -> Response:
+        """Everything held about the signed-in subject (열람), as JSON."""
+        subject = subject_or_401()
+        response = jsonify(privacy.export(subject))
+        if request.args.get("download"):
+            response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
+        return response
