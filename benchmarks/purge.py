@@ -8,7 +8,7 @@ start from identical state:
 * ``raw DELETE``: ``DELETE FROM privacy_access_log WHERE expires_at <= :now``
   in one transaction, on the first copy (same engine settings as the
   extension's: on SQLite WAL and ``secure_delete=ON``);
-* ``purge``: ``flask_casenote_privacy.retention.purge.purge(privacy, now=...)`` on the
+* ``purge``: ``flask_casenote_privacy.retention.purge.purge(privacy.services, now=...)`` on the
   second copy: batches in short transactions, each with its ledger update
   (``--batch-size`` rows first, growing while a transaction stays short).
 
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         # The purge, on the identical second copy.
         app, privacy = privacy_app(copies.purge, base, "purge")
         with app.app_context():
-            engine = privacy.databases.main
+            engine = privacy.services.databases.main
             timer = TransactionTimer(engine)
             copies.settle()
             rss_before = rss_mb()
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             tracemalloc.start()
             sampler.start()
             started = time.perf_counter()
-            report = purge(privacy, now=now, batch_size=args.batch_size, executor="benchmark")
+            report = purge(privacy.services, now=now, batch_size=args.batch_size, executor="benchmark")
             purge_s = time.perf_counter() - started
             rss_peak = sampler.stop()
             traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             destroyed = report.classes["access_log"].destroyed
             expired_left, live_left = count(engine, now, expired=True), count(engine, now, expired=False)
             ledger = ledger_sum(engine)
-            privacy.databases.dispose()
+            privacy.services.databases.dispose()
         loader.databases.dispose()
 
         batches = timer.durations

@@ -208,11 +208,11 @@ def main(argv: list[str] | None = None) -> int:
 
     app_capture, privacy = capture_app(database_url, archive_url, base / "instance")
     with app_capture.app_context():
-        engine = privacy.databases.main
-        consent_value = privacy.consent_cookie.dumps(
+        engine = privacy.services.databases.main
+        consent_value = privacy.services.consent_cookie.dumps(
             privacy.policy, {"service_improvement": True, "statistics_advertising": True}
         )
-        cookie_name = privacy.consent_cookie.name
+        cookie_name = privacy.services.consent_cookie.name
         flush = privacy.flush
         naive_engine = make_engine(engine.url)
         naive_metadata.drop_all(naive_engine)
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             naive_log.drop(conn)
         naive_engine.dispose()
         with app_capture.app_context():
-            privacy.databases.dispose()
+            privacy.services.databases.dispose()
         sink.close()
         tmp.cleanup()
 

@@ -1,23 +1,51 @@
-"""``flask privacy ...``: the command-line face of the extension (commands only)."""
+"""``flask privacy ...``: the command-line face of the extension. Parse and format
+only: each command calls the same service functions as the web pages, and a
+domain error becomes a message on stderr and exit status 1."""
 
 from __future__ import annotations
 
+import functools
+import getpass
 import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
 import click
 from flask import current_app, render_template
 from flask.cli import with_appcontext
 
-from .extension import Privacy
-from .policy.loader import PolicyError, load_policy
+from .errors import PolicyError, PrivacyError
+from .policy.loader import load_policy
 from .policy.render import policy_context
+from .retention.ledger import destruction_history
+from .retention.purge import known_classes, purge
+from .rights import desk
+from .rights.requests import CHANNELS, KINDS
+from .services import Services, current_services
+from .storage.migrate import upgrade_all
 
 __all__ = ["privacy_cli"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _privacy() -> Privacy:
-    privacy: Privacy = current_app.extensions["privacy"]
-    return privacy
+
+def _services() -> Services:
+    return current_services()
+
+
+def _domain_errors(command: F) -> F:
+    """A domain error is the user's mistake or a refused action: say why, exit 1."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PrivacyError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            raise SystemExit(1) from None
+
+    return wrapped  # type: ignore[return-value]
 
 
 @click.group("privacy")
@@ -36,7 +64,7 @@ def policy_group() -> None:
 @with_appcontext
 def policy_show(lang: str | None, fmt: str) -> None:
     """Print the policy in force."""
-    policy = _privacy().policy
+    policy = _services().policy
     if fmt == "json":
         click.echo(json.dumps(policy.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -76,17 +104,15 @@ def db_group() -> None:
 @with_appcontext
 def db_upgrade() -> None:
     """Create or upgrade the tables of the main and archive databases (safe to repeat)."""
-    privacy = _privacy()
-    for result in privacy.upgrade():
-        url = privacy.databases.main_url if result.database == "main" else privacy.databases.archive_url
+    services = _services()
+    for result in upgrade_all(services.databases, services.policy, services.now()):
+        url = services.databases.main_url if result.database == "main" else services.databases.archive_url
         state = f"{result.before or 'empty'} -> {result.after}" if result.changed else f"at {result.after}"
         click.echo(f"{result.database} database ({url.render_as_string(hide_password=True)}): {state}")
 
 
 # -- the officer's desk ----------------------------------------------------------------
-def _operator(officer: str | None) -> str:
-    import getpass
-
+def _operator_name(officer: str | None) -> str:
     if officer:
         return officer
     try:
@@ -95,17 +121,8 @@ def _operator(officer: str | None) -> str:
         return "cli"
 
 
-def _fail(exc: Exception) -> None:
-    message = getattr(exc, "description", None) or str(exc)
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(1)
-
-
-def _audit(privacy: Privacy, officer: str | None, task: str, subject: str | None) -> None:
-    """An operator access record for a command that touched a member's data."""
-    from .rights.audit import record_operator_access
-
-    record_operator_access(privacy, operator=_operator(officer), task=task, subject=subject)
+def _operator(officer: str | None) -> desk.Operator:
+    return desk.Operator(_operator_name(officer), None, "cli")
 
 
 @privacy_cli.group("requests")
@@ -119,12 +136,7 @@ def requests_group() -> None:
 @with_appcontext
 def requests_list(fmt: str, officer: str | None) -> None:
     """Requests, overdue first (each with id, subject, kind, status, due_at)."""
-    from .rights.audit import record_operator_access
-    from .rights.requests import list_requests
-
-    privacy = _privacy()
-    rows = list_requests(privacy)
-    record_operator_access(privacy, operator=_operator(officer), task="list requests (cli)")
+    rows = desk.list_requests(_services(), _operator(officer))
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -141,33 +153,26 @@ def requests_list(fmt: str, officer: str | None) -> None:
 
 @requests_group.command("register")
 @click.option("--subject", required=True, help="The member's id.")
-@click.option("--kind", required=True, type=click.Choice(["withdraw", "stop", "access", "delete"]))
-@click.option("--channel", required=True, type=click.Choice(["web", "email", "written"]))
+@click.option("--kind", required=True, type=click.Choice(KINDS))
+@click.option("--channel", required=True, type=click.Choice(CHANNELS))
 @click.option("--scope", type=click.Choice(["all"]), default=None, help="All purposes (leave membership).")
 @click.option("--purpose", "purposes", multiple=True, help="A purpose (repeatable) instead of --scope all.")
 @click.option("--officer", default=None, help="Who registers it (default: the OS user).")
 @with_appcontext
+@_domain_errors
 def requests_register(
     subject: str, kind: str, channel: str, scope: str | None, purposes: tuple[str, ...], officer: str | None
 ) -> None:
     """Register a written or emailed request at once (a withdrawal also executes at once)."""
-    from .errors import InvalidRequest
-    from .rights.requests import register_request
-
-    privacy = _privacy()
-    try:
-        req = register_request(
-            privacy,
-            subject=subject,
-            kind=kind,
-            channel=channel,
-            scope=scope,
-            purposes=list(purposes),
-            registered_by=_operator(officer),
-        )
-    except InvalidRequest as exc:
-        _fail(exc)
-    _audit(privacy, officer, f"register {req['kind']} request {req['id']} (cli)", req["subject"])
+    req = desk.register(
+        _services(),
+        _operator(officer),
+        subject=subject,
+        kind=kind,
+        channel=channel,
+        scope=scope,
+        purposes=list(purposes),
+    )
     click.echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
@@ -175,17 +180,10 @@ def requests_register(
 @click.argument("request_id")
 @click.option("--officer", default=None)
 @with_appcontext
+@_domain_errors
 def requests_complete(request_id: str, officer: str | None) -> None:
     """Carry out a request (erase for stop/delete; tell the member an access request is ready)."""
-    from werkzeug.exceptions import HTTPException
-
-    from .rights.requests import complete_request
-
-    try:
-        req = complete_request(_privacy(), request_id, _operator(officer))
-    except HTTPException as exc:
-        _fail(exc)
-    _audit(_privacy(), officer, f"complete request {request_id} (cli)", req["subject"])
+    req = desk.complete(_services(), request_id, _operator(officer))
     click.echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
@@ -195,17 +193,10 @@ def requests_complete(request_id: str, officer: str | None) -> None:
 @click.option("--reason", required=True, help="The explanation the member receives.")
 @click.option("--officer", default=None)
 @with_appcontext
+@_domain_errors
 def requests_refuse(request_id: str, ground: str, reason: str, officer: str | None) -> None:
     """Refuse on a statutory ground; nothing is erased; the member is told how to object."""
-    from werkzeug.exceptions import HTTPException
-
-    from .rights.requests import refuse_request
-
-    try:
-        req = refuse_request(_privacy(), request_id, ground=ground, reason=reason, officer=_operator(officer))
-    except HTTPException as exc:
-        _fail(exc)
-    _audit(_privacy(), officer, f"refuse request {request_id} (cli)", req["subject"])
+    req = desk.refuse(_services(), request_id, _operator(officer), ground=ground, reason=reason)
     click.echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
@@ -215,11 +206,7 @@ def requests_refuse(request_id: str, ground: str, reason: str, officer: str | No
 @with_appcontext
 def export_command(subject: str, officer: str | None) -> None:
     """Everything held about SUBJECT, as JSON (writes an operator access record)."""
-    from .rights.audit import record_operator_access
-
-    privacy = _privacy()
-    data = privacy.export(subject)
-    record_operator_access(privacy, operator=_operator(officer), task="export subject data (cli)", subject=subject)
+    data = desk.export(_services(), subject, _operator(officer))
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -240,6 +227,7 @@ def export_command(subject: str, officer: str | None) -> None:
 @click.option("--vacuum", is_flag=True, help="Also reclaim the space (VACUUM / OPTIMIZE TABLE).")
 @click.option("--executor", default=None, help="Who runs it, for the ledger (default: the OS user).")
 @with_appcontext
+@_domain_errors
 def purge_command(
     now_text: str | None,
     dry_run: bool,
@@ -254,15 +242,10 @@ def purge_command(
 
     Exit status: 0 done (or nothing to do), 1 bad arguments, 2 usage error.
     """
-    from datetime import datetime
-
-    from .retention.ledger import destruction_history
-    from .retention.purge import known_classes, purge
-
-    privacy = _privacy()
-    tz = privacy.policy.tz
+    services = _services()
+    tz = services.policy.tz
     if history:
-        rows = destruction_history(privacy)
+        rows = destruction_history(services)
         if fmt == "json":
             click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
@@ -283,7 +266,7 @@ def purge_command(
                 now = now.replace(tzinfo=tz)  # a wall-clock time is read on the policy's calendar
         except ValueError:
             problems.append(f"--now: {now_text!r} is not an ISO-8601 date-time (e.g. 2027-03-01T00:00:00+09:00)")
-    valid = known_classes(privacy)
+    valid = known_classes(services)
     for cls in classes:
         if cls not in valid:
             problems.append(f"--class: unknown retention class {cls!r} (known: {', '.join(valid)})")
@@ -291,21 +274,15 @@ def purge_command(
         for p in problems:
             click.echo(f"error: {p}", err=True)
         raise SystemExit(1)
-    from .errors import ConfigurationError
-
-    try:
-        report = purge(
-            privacy,
-            now=now,
-            dry_run=dry_run,
-            batch_size=batch_size,
-            classes=classes or None,
-            executor=_operator(executor),
-            vacuum=vacuum,
-        )
-    except ConfigurationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(1) from None
+    report = purge(
+        services,
+        now=now,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        classes=classes or None,
+        executor=_operator_name(executor),
+        vacuum=vacuum,
+    )
     data = report.to_dict(tz)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine, and_, func, insert, select
 
 from .policy.model import Policy
+from .signing import consent_serializer, verify_timed
 from .storage.tables import consent_events
 
 __all__ = [
-    "CONSENT_SALT",
     "ConsentCookie",
     "Grant",
+    "change_consent",
     "consent_history",
     "in_force",
     "ledger_grants",
@@ -33,7 +33,6 @@ __all__ = [
     "validate_choices",
 ]
 
-CONSENT_SALT = "privacy.consent"
 # Channels a ledger event can come through: the consent page, an anonymous
 # visitor's cookie carried over at sign-in, and a withdrawal request.
 CHANNELS = ("web", "cookie", "withdrawal")
@@ -54,9 +53,8 @@ def in_force(policy: Policy, grants: Iterable[Grant], gpc: bool) -> frozenset[st
     """The consent-based purposes granted and still valid under ``policy``."""
     result = set()
     for grant in grants:
-        try:
-            purpose = policy.purpose(grant.purpose)
-        except KeyError:
+        purpose = policy.find_purpose(grant.purpose)
+        if purpose is None:
             continue  # a purpose the policy no longer has
         if not (grant.granted and purpose.needs_consent):
             continue
@@ -115,6 +113,26 @@ def record_consent(
         conn.execute(insert(consent_events), rows)
 
 
+def change_consent(
+    engine: Engine,
+    policy: Policy,
+    cookie: ConsentCookie,
+    subject: str | None,
+    choices: Mapping[str, bool],
+    *,
+    current_cookie: str | None,
+    now: datetime,
+) -> str | None:
+    """Record choices made on the consent page: a signed-in member's in the ledger
+    (returns ``None``); a visitor's in a new cookie value that keeps their earlier
+    choices (returned, for the caller to set)."""
+    if subject is not None:
+        record_consent(engine, policy, subject, choices, channel="web", now=now)
+        return None
+    merged = {g.purpose: g.granted for g in cookie.loads(current_cookie)} | dict(choices)
+    return cookie.dumps(policy, merged)
+
+
 def consent_history(engine: Engine, subject: str) -> list[dict[str, Any]]:
     """Every ledger event of ``subject``, oldest first (for access requests)."""
     with engine.connect() as conn:
@@ -134,17 +152,6 @@ def consent_history(engine: Engine, subject: str) -> list[dict[str, Any]]:
 
 
 # -- the cookie (anonymous visitors) ---------------------------------------------
-def clocked_signer(clock: Callable[[], datetime]) -> type[TimestampSigner]:
-    """An itsdangerous signer that reads the extension's clock, so a token's age
-    and the time a choice was made follow the same (injectable) time as the ledger."""
-
-    class ClockedSigner(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(clock().timestamp())
-
-    return ClockedSigner
-
-
 class ConsentCookie:
     """A signed cookie holding an anonymous visitor's choices.
 
@@ -162,7 +169,7 @@ class ConsentCookie:
     def __init__(
         self, secret_key: str | bytes | list[bytes], name: str, max_age: int, clock: Callable[[], datetime]
     ) -> None:
-        self.serializer = URLSafeTimedSerializer(secret_key, salt=CONSENT_SALT, signer=clocked_signer(clock))
+        self.serializer = consent_serializer(secret_key, clock)
         self.name = name
         self.max_age = max_age
         self._clock = clock
@@ -199,16 +206,11 @@ class ConsentCookie:
                 return self._verified[value]
             except KeyError:
                 pass
-        try:
-            payload, signed_at = self.serializer.loads(value, max_age=None, return_timestamp=True)
-            result: tuple[tuple[Grant, ...], int] | None = (
-                tuple(_grants_from_payload(payload, signed_at)),
-                int(signed_at.timestamp()),
-            )
-        except BadSignature:
-            result = None
-        except Exception:
-            result = None
+        verified = verify_timed(self.serializer, value)
+        result: tuple[tuple[Grant, ...], int] | None = None
+        if verified is not None:
+            payload, signed_at = verified
+            result = (tuple(_grants_from_payload(payload, signed_at)), int(signed_at.timestamp()))
         with self._verified_lock:
             self._verified[value] = result
             while len(self._verified) > self.CACHE_SIZE:
@@ -241,9 +243,8 @@ def validate_choices(policy: Policy, raw: Any) -> tuple[dict[str, bool], list[st
     problems = []
     choices: dict[str, bool] = {}
     for purpose_id, value in raw.items():
-        try:
-            purpose = policy.purpose(str(purpose_id))
-        except KeyError:
+        purpose = policy.find_purpose(str(purpose_id))
+        if purpose is None:
             problems.append(f"unknown purpose {purpose_id!r}")
             continue
         if not purpose.needs_consent:

@@ -1,16 +1,33 @@
-"""Exceptions: configuration mistakes, and HTTP errors the host can override."""
+"""Every exception of the package, in one place. None of them is an HTTP error:
+``web/`` maps them to HTTP answers and the CLI to exit codes.
+
+Catch :class:`PrivacyError` to catch them all.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+__all__ = [
+    "ConfigurationError",
+    "InvalidRequest",
+    "NotAllowed",
+    "NotFound",
+    "PolicyError",
+    "PrivacyError",
+    "SignInRequired",
+    "TokenError",
+    "UnknownPolicyId",
+]
 
-from flask import request
-from werkzeug.exceptions import BadRequest
 
-__all__ = ["ConfigurationError", "InvalidRequest", "request_fields"]
+class PrivacyError(Exception):
+    """The base of every error this package raises on purpose; ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(PrivacyError, RuntimeError):
     """The app's ``PRIVACY_*`` configuration is wrong; the message names the key."""
 
     def __init__(self, key: str, message: str) -> None:
@@ -18,17 +35,47 @@ class ConfigurationError(RuntimeError):
         super().__init__(f"{key}: {message}")
 
 
-class InvalidRequest(BadRequest):
-    """Bad input from a client: answered with 400 and a message, nothing changed."""
+class PolicyError(PrivacyError, ValueError):
+    """A policy file is invalid; ``problems`` lists every problem found."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(description=message)
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid policy {source} ({len(problems)} problem(s)):\n{lines}")
 
 
-def request_fields(*, multi: bool = False) -> dict[str, Any]:
-    """The fields of a JSON object body or a form, as a dict (``{}`` for anything
-    else); with ``multi``, form fields are lists (checkboxes)."""
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return body if isinstance(body, dict) else {}
-    return {k: v for k, v in request.form.lists()} if multi else dict(request.form.items())
+class UnknownPolicyId(PrivacyError, KeyError):
+    """An id the policy does not declare (a purpose, item, retention class, ...)."""
+
+    def __init__(self, what: str, entry_id: str) -> None:
+        self.what = what
+        self.entry_id = entry_id
+        super().__init__(f"the policy has no {what} {entry_id!r}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class InvalidRequest(PrivacyError, ValueError):
+    """Bad input from a client or an operator: nothing was changed (HTTP 400, CLI exit 1)."""
+
+
+class NotFound(PrivacyError, LookupError):
+    """No such request, or not one the asker may see (HTTP 404, CLI exit 1)."""
+
+
+class SignInRequired(PrivacyError):
+    """The route acts for a signed-in member and nobody is signed in (HTTP 401)."""
+
+
+class NotAllowed(PrivacyError):
+    """The asker may not use this page, e.g. the officer pages (HTTP 403)."""
+
+
+class TokenError(PrivacyError):
+    """Why a withdrawal link cannot be used: ``reason`` is expired, invalid or used."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"withdrawal link {reason}")

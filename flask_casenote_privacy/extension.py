@@ -1,110 +1,98 @@
-"""The ``Privacy`` Flask extension: configuration, wiring, and per-app state."""
+"""The ``Privacy`` Flask extension: configuration and wiring only.
+
+``init_app`` reads the configuration, builds the app's :class:`~.services.Services`
+and hooks capture, the blueprint and the CLI into the app. The methods below are
+a facade over the service functions; nothing in the package imports this module.
+"""
 
 from __future__ import annotations
 
 import atexit
 import os
 import weakref
-from collections.abc import Callable
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app, has_app_context
 
-from .capture.decision import FIELD_ITEMS
+from .capture.decision import FIELD_ITEMS, RequestPrivacy, decide_request
 from .capture.hooks import Capture
 from .capture.writer import AccessLogWriter
-from .config import Settings, apply_defaults, read_settings
+from .cli import privacy_cli
+from .config import apply_defaults, read_settings
 from .consent import ConsentCookie
 from .mail import Mailer
-from .periods import Period, add_period
 from .policy.model import Policy
-from .rights.audit import record_provision
-from .signing import WithdrawTokens
+from .retention.purge import purge
+from .retention.report import PurgeReport
+from .rights import requests
+from .rights.export import export_subject
+from .rights.provisions import record_provision
+from .services import Clock, Loaders, Services, check_source, system_clock
+from .signing import WithdrawTokens, signing_keys
 from .sources import DataSource, ModelSource
 from .storage import migrate
 from .storage.engines import Databases
-from .storage.tables import record_policy_version
+from .web import create_blueprint
 
 __all__ = ["Privacy"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _AppState:
-    """What the extension knows about one app."""
+    """What the extension built for one app: its services, writer and capture hooks."""
 
-    def __init__(self, privacy: Privacy, app: Flask, settings: Settings) -> None:
-        config = app.config
-        policy = settings.policy
-        self.settings = settings
-        self.databases = Databases(settings.database_url, settings.archive_database_url, settings.engine_options)
-        self.no_consent_purposes = frozenset(p.id for p in policy.purposes if not p.needs_consent)
-        self.always_allowed_items = privacy_items(policy, self.no_consent_purposes)
-        self.field_items = {**FIELD_ITEMS, **config["PRIVACY_LOG_FIELD_ITEMS"]}
-        self.consent_cookie = ConsentCookie(
-            signing_keys(config),
-            config["PRIVACY_CONSENT_COOKIE_NAME"],
-            config["PRIVACY_CONSENT_COOKIE_MAX_AGE"],
-            privacy.now,
-        )
-        spool = config["PRIVACY_SPOOL_DIR"] or os.path.join(app.instance_path, "privacy-spool")
-        self.writer = AccessLogWriter(
-            lambda: self.databases.main,
-            spool,
-            batch_size=config["PRIVACY_WRITER_BATCH_SIZE"],
-            queue_size=config["PRIVACY_WRITER_QUEUE_SIZE"],
-            synchronous=bool(config["PRIVACY_CAPTURE_SYNC"]),
-            retry_seconds=float(config["PRIVACY_WRITER_RETRY_SECONDS"]),
-        )
-        self.capture = Capture(privacy, app, self) if config["PRIVACY_CAPTURE"] else None
-        self.mailer = Mailer(settings.mail)
-        self.withdraw_tokens = WithdrawTokens(signing_keys(config), privacy.now, settings.token_max_age)
+    def __init__(self, services: Services, writer: AccessLogWriter, capture: Capture | None) -> None:
+        self.services = services
+        self.writer = writer
+        self.capture = capture
 
     def after_fork_in_child(self) -> None:
         # Connections are the parent's; the child opens its own (SQLAlchemy's advice).
-        self.databases.main.dispose(close=False)
-        self.databases.archive.dispose(close=False)
+        self.services.databases.main.dispose(close=False)
+        self.services.databases.archive.dispose(close=False)
         self.writer.after_fork_in_child()
+        if self.capture is not None:
+            self.capture.after_fork_in_child()
 
     def close(self) -> None:
-        self.writer.flush(timeout=30)
-        self.mailer.flush()
-        self.databases.dispose()
+        self.writer.close(timeout=30)
+        self.services.mailer.flush()
+        self.services.databases.dispose()
 
 
-def signing_keys(config: Any) -> list[bytes]:
-    """Keys for itsdangerous, oldest first: Flask's ``SECRET_KEY_FALLBACKS`` still
-    verify consent cookies and links after a key rotation; ``SECRET_KEY`` signs."""
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return [key.encode() if isinstance(key, str) else bytes(key) for key in keys]
-
-
-def check_source(policy: Policy, name: str, source: DataSource) -> None:
-    """Unknown item or retention ids fail at registration, with every problem named."""
-    problems = []
-    items = {i.id for i in policy.items}
-    for item in source.items:
-        if item not in items:
-            problems.append(f"unknown item {item!r} (the policy declares: {', '.join(sorted(items))})")
-    if source.retention is not None:
-        classes = {r.id: r for r in policy.retention}
-        if source.retention not in classes:
-            problems.append(f"unknown retention class {source.retention!r} (the policy has: {', '.join(classes)})")
-        elif classes[source.retention].period is None:
-            problems.append(f"retention class {source.retention!r} has no period; archived records need one")
-    if problems:
-        raise ValueError(f"data source {name!r}: " + "; ".join(problems))
-
-
-def privacy_items(policy: Policy, purposes: frozenset[str]) -> frozenset[str]:
-    return frozenset(item for p in policy.purposes if p.id in purposes for item in p.items)
+def _build(app: Flask, settings: Any, clock: Clock, sources: dict[str, DataSource], loaders: Loaders) -> _AppState:
+    config = app.config
+    databases = Databases(settings.database_url, settings.archive_database_url, settings.engine_options)
+    spool = config["PRIVACY_SPOOL_DIR"] or os.path.join(app.instance_path, "privacy-spool")
+    writer = AccessLogWriter(
+        lambda: databases.main,
+        spool,
+        batch_size=config["PRIVACY_WRITER_BATCH_SIZE"],
+        queue_size=config["PRIVACY_WRITER_QUEUE_SIZE"],
+        synchronous=bool(config["PRIVACY_CAPTURE_SYNC"]),
+        retry_seconds=float(config["PRIVACY_WRITER_RETRY_SECONDS"]),
+    )
+    keys = signing_keys(config)
+    services = Services(
+        settings,
+        databases=databases,
+        clock=clock,
+        sources=sources,
+        loaders=loaders,
+        mailer=Mailer(settings.mail),
+        consent_cookie=ConsentCookie(
+            keys, config["PRIVACY_CONSENT_COOKIE_NAME"], config["PRIVACY_CONSENT_COOKIE_MAX_AGE"], clock
+        ),
+        withdraw_tokens=WithdrawTokens(keys, clock, settings.token_max_age),
+        flush=writer.flush,
+        field_items={**FIELD_ITEMS, **config["PRIVACY_LOG_FIELD_ITEMS"]},
+    )
+    capture = Capture(services, writer, app) if config["PRIVACY_CAPTURE"] else None
+    return _AppState(services, writer, capture)
 
 
 def _at_fork(states: WeakKeyDictionary[Flask, _AppState]) -> None:
@@ -137,8 +125,7 @@ class Privacy:
         self._policy_arg = policy
         self.clock: Clock = clock or system_clock
         self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
-        self._subject_loader: Callable[[], str | None] | None = None
-        self._officer_loader: Callable[[], bool] | None = None
+        self._loaders = Loaders()
         self._sources: dict[str, DataSource] = {}
         states = weakref.ref(self._states)
         # A forking server (gunicorn) copies this process: each child gets its own
@@ -149,7 +136,7 @@ class Privacy:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Check the configuration, then register the blueprint and the CLI."""
+        """Check the configuration, then register capture, the blueprint and the CLI."""
         if "privacy" in app.extensions:
             raise RuntimeError(
                 "flask-casenote-privacy is already initialised on this app; call "
@@ -159,17 +146,13 @@ class Privacy:
         settings = read_settings(app, self._policy_arg)
         for name, source in self._sources.items():
             check_source(settings.policy, name, source)
-        state = _AppState(self, app, settings)
+        state = _build(app, settings, self.clock, self._sources, self._loaders)
         self._states[app] = state
         app.extensions["privacy"] = self
         if state.capture is not None:
             app.before_request(state.capture.before_request)
             app.after_request(state.capture.after_request)
-
-        from .cli import privacy_cli
-        from .web.blueprint import create_blueprint
-
-        app.register_blueprint(create_blueprint(self), url_prefix=settings.url_prefix)
+        app.register_blueprint(create_blueprint(state.services), url_prefix=settings.url_prefix)
         app.cli.add_command(privacy_cli)
         if settings.auto_upgrade:
             with app.app_context():
@@ -187,44 +170,14 @@ class Privacy:
         raise RuntimeError("working outside of an application context; use `with app.app_context():`")
 
     @property
+    def services(self) -> Services:
+        """The current app's services: settings, databases, clock, sources, mailer."""
+        return self._state().services
+
+    @property
     def policy(self) -> Policy:
         """The policy in force for the current app."""
-        return self._state().settings.policy
-
-    @property
-    def settings(self) -> Settings:
-        return self._state().settings
-
-    @property
-    def databases(self) -> Databases:
-        return self._state().databases
-
-    # -- consent and capture -----------------------------------------------------
-    @property
-    def writer(self) -> AccessLogWriter:
-        return self._state().writer
-
-    @property
-    def consent_cookie(self) -> ConsentCookie:
-        return self._state().consent_cookie
-
-    @property
-    def no_consent_purposes(self) -> frozenset[str]:
-        """Purposes whose basis needs no consent: always active."""
-        return self._state().no_consent_purposes
-
-    @property
-    def always_allowed_items(self) -> frozenset[str]:
-        """Items of the purposes that need no consent (what is captured for everyone)."""
-        return self._state().always_allowed_items
-
-    @property
-    def field_items(self) -> dict[str, str]:
-        """Log/event field name -> policy item id (``PRIVACY_LOG_FIELD_ITEMS`` extends it)."""
-        return self._state().field_items
-
-    def items_of(self, purposes: frozenset[str]) -> frozenset[str]:
-        return privacy_items(self.policy, purposes)
+        return self._state().services.policy
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every event captured so far is durable (database or spool).
@@ -234,39 +187,47 @@ class Privacy:
         """
         return self._state().writer.flush(timeout)
 
+    def close(self) -> None:
+        """Flush and stop the current app's writer and mailer, and close its databases.
+
+        For tests and for hosts that build many apps in one process; a closed
+        app's extension is not used again.
+        """
+        self._state().close()
+
     # -- time ------------------------------------------------------------------
     def now(self) -> datetime:
         """The current instant from the injected clock, aware and in UTC."""
-        value = self.clock()
-        if value.tzinfo is None:
-            raise RuntimeError("the privacy clock must return an aware datetime (tzinfo set)")
-        return value.astimezone(timezone.utc)
+        return self.services.now()
 
     def expires_at(self, retention_class: str, start: datetime) -> datetime | None:
         """When a record of ``retention_class`` made at ``start`` expires, in the
         policy's time zone; ``None`` for a class kept until withdrawal."""
-        period = self.policy.retention_class(retention_class).period
-        return None if period is None else add_period(start, period, self.policy.tz)
+        return self.services.expires_at(retention_class, start)
 
     # -- loaders ---------------------------------------------------------------
     def subject_loader(self, func: F) -> F:
         """Register the function that says who the data subject of a request is."""
-        self._subject_loader = func
+        self._loaders.subject = func
         return func
 
     def officer_loader(self, func: F) -> F:
-        """Register the function that says whether a request may use the officer pages."""
-        self._officer_loader = func
+        """Register the function that says whether a request may use the officer pages.
+
+        Return the officer's name (a string) to have it recorded in operator access
+        records and on the requests the officer decides; ``True`` records the subject id.
+        """
+        self._loaders.officer = func
         return func
 
     def current_subject(self) -> str | None:
-        if self._subject_loader is None:
-            return None
-        subject = self._subject_loader()
-        return None if subject is None else str(subject)
+        """The data subject of the current request (``None`` when anonymous)."""
+        return self.services.current_subject()
 
-    def is_officer(self) -> bool:
-        return bool(self._officer_loader and self._officer_loader())
+    def current_decision(self) -> RequestPrivacy:
+        """What the current request's consent allows: granted purposes, allowed items,
+        Sec-GPC, and the retention tag of what it logs (e.g. for a "my privacy" page)."""
+        return decide_request(self.services)
 
     # -- host data sources --------------------------------------------------------
     def register_model(
@@ -306,75 +267,36 @@ class Privacy:
         if name in self._sources:
             raise ValueError(f"a data source named {name!r} is already registered")
         for state in self._states.values():
-            check_source(state.settings.policy, name, source)
+            check_source(state.services.policy, name, source)
         self._sources[name] = source
         return source
 
-    @property
-    def sources(self) -> dict[str, DataSource]:
-        return dict(self._sources)
-
-    def subject_email(self, subject: str) -> str | None:
-        """The subject's address from the first source holding the ``email`` item."""
-        for source in self._sources.values():
-            field = source.items.get("email")
-            if field is None:
-                continue
-            for record in source.export(subject):
-                value = record.data.get(field)
-                if isinstance(value, str) and "@" in value:
-                    return value
-        return None
-
-    def find_subject(self, item: str, value: str) -> str | None:
-        for source in self._sources.values():
-            found = source.find(item, value)
-            if found:
-                return found[0]
-        return None
-
+    # -- the service functions, for host code ------------------------------------------
     def record_provision(self, subject: str, *, recipient: str, items: list[str]) -> dict[str, Any]:
         """Record a handover of personal data to a recipient of the policy (section 3)."""
-        return record_provision(self, str(subject), recipient=recipient, items=items)
+        return record_provision(self.services, str(subject), recipient=recipient, items=items)
 
     def export(self, subject: str) -> dict[str, Any]:
         """Everything held about ``subject`` (the 열람 of PIPA Art. 35), as JSON-ready data."""
-        from .rights.export import export_subject
+        return export_subject(self.services, str(subject))
 
-        return export_subject(self, str(subject))
+    def register_request(self, **fields: Any) -> dict[str, Any]:
+        """Register a data-subject request (see :func:`~.rights.requests.register_request`)."""
+        return requests.register_request(self.services, **fields)
 
-    @property
-    def withdraw_tokens(self) -> WithdrawTokens:
-        return self._state().withdraw_tokens
-
-    def current_operator(self) -> str:
-        """Who is using the officer pages, for operator access records: the
-        officer loader's return value when it is a string, else the subject id."""
-        value = self._officer_loader() if self._officer_loader else None
-        if isinstance(value, str) and value:
-            return value
-        return self.current_subject() or "officer"
-
-    @property
-    def mailer(self) -> Mailer:
-        return self._state().mailer
-
-    @property
-    def hash_key(self) -> bytes:
-        return self._state().settings.hash_key
-
-    @property
-    def request_deadline(self) -> Period:
-        return self._state().settings.request_deadline
+    def purge(
+        self,
+        *,
+        now: datetime | None = None,
+        dry_run: bool = False,
+        classes: Iterable[str] | None = None,
+        executor: str = "app",
+    ) -> PurgeReport:
+        """Destroy everything past its retention at ``now`` (see ``flask privacy purge``)."""
+        return purge(self.services, now=now, dry_run=dry_run, classes=classes, executor=executor)
 
     # -- schema ----------------------------------------------------------------
     def upgrade(self) -> list[migrate.UpgradeResult]:
         """Create or upgrade both databases and record the policy text in force."""
-        dbs = self.databases
-        results = [
-            migrate.upgrade_database(dbs.main, "main"),
-            migrate.upgrade_database(dbs.archive, "archive"),
-        ]
-        with dbs.main.begin() as conn:
-            record_policy_version(conn, self.policy, self.now())
-        return results
+        services = self.services
+        return migrate.upgrade_all(services.databases, services.policy, services.now())

@@ -43,7 +43,7 @@ def _field_items() -> Mapping[str, str]:
     """Outside a request: the extension's mapping (FIELD_ITEMS + the config)."""
     if not has_app_context():
         return FIELD_ITEMS
-    items = getattr(current_app.extensions.get("privacy"), "field_items", None)
+    items = getattr(getattr(current_app.extensions.get("privacy"), "services", None), "field_items", None)
     if isinstance(items, Mapping):
         return items
     extra = current_app.config.get(FIELD_ITEMS_CONFIG)

@@ -1,7 +1,8 @@
-"""Notifications to members by SMTP (``PRIVACY_MAIL_*``), Korean text with English below.
+"""Sending mail by SMTP (``PRIVACY_MAIL_*``): the transport only; what is sent and
+when is decided in ``rights/notifications.py``.
 
-Without ``PRIVACY_MAIL_SERVER`` a notification is written to the log as an
-event, without the address. Addresses are used to send and never stored here.
+Without ``PRIVACY_MAIL_SERVER`` a message is written to the log as an event,
+without the address. Addresses are used to send and never stored here.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
 
-from flask import current_app
-
-__all__ = ["MailSettings", "Mailer", "render_notification"]
+__all__ = ["MailSettings", "Mailer"]
 
 # Standard logging, like the writer's: the host decides where it goes, and
 # command-line output (JSON on stdout) stays clean.
@@ -83,15 +81,3 @@ class Mailer:
         for future in list(self._pending):
             future.result(timeout=timeout)
         self._pending = []
-
-
-def render_notification(kind: str, **context: Any) -> tuple[str, str]:
-    """(subject, body) of a notification from ``privacy/mail/<kind>.txt``.
-
-    The template's first line is the subject; the rest is the body.
-    """
-    # The bare Jinja environment: a mail needs no request, and the host's context
-    # processors (which may look at a member being erased) must not run for it.
-    text = current_app.jinja_env.get_template(f"privacy/mail/{kind}.txt").render(**context).strip()
-    subject, _, body = text.partition("\n")
-    return subject.strip(), body.strip() + "\n"

@@ -1,7 +1,9 @@
-"""Signed, expiring, single-use withdrawal links (itsdangerous, salt ``privacy.withdraw``).
+"""Everything signed with itsdangerous: the keys, a signer on the extension's clock,
+and the withdrawal links (salt ``privacy.withdraw``); the consent cookie's
+serializer (salt ``privacy.consent``) is made here too.
 
-A token carries the subject and a random nonce; using it records the nonce, so
-a second use fails. Neither the token nor its payload is ever logged.
+A withdrawal token carries the subject and a random nonce; using it records the
+nonce, so a second use fails. Neither a token nor its payload is ever logged.
 """
 
 from __future__ import annotations
@@ -10,25 +12,61 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .consent import clocked_signer
+from .errors import TokenError
 from .storage.tables import token_uses
 
-__all__ = ["TokenError", "WithdrawLink", "WithdrawTokens"]
+__all__ = [
+    "CONSENT_SALT",
+    "WITHDRAW_SALT",
+    "WithdrawLink",
+    "WithdrawTokens",
+    "clocked_signer",
+    "consent_serializer",
+    "signing_keys",
+    "verify_timed",
+]
 
 WITHDRAW_SALT = "privacy.withdraw"
+CONSENT_SALT = "privacy.consent"
+Keys = str | bytes | list[bytes]
 
 
-class TokenError(Exception):
-    """Why a link cannot be used: ``reason`` is expired, invalid or used."""
+def signing_keys(config: Any) -> list[bytes]:
+    """Keys for itsdangerous, oldest first: Flask's ``SECRET_KEY_FALLBACKS`` still
+    verify consent cookies and links after a key rotation; ``SECRET_KEY`` signs."""
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return [key.encode() if isinstance(key, str) else bytes(key) for key in keys]
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+
+def clocked_signer(clock: Callable[[], datetime]) -> type[TimestampSigner]:
+    """An itsdangerous signer that reads the extension's clock, so a token's age
+    and the time a choice was made follow the same (injectable) time as the ledger."""
+
+    class ClockedSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
+
+    return ClockedSigner
+
+
+def consent_serializer(keys: Keys, clock: Callable[[], datetime]) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(keys, salt=CONSENT_SALT, signer=clocked_signer(clock))
+
+
+def verify_timed(serializer: URLSafeTimedSerializer, value: str) -> tuple[Any, datetime] | None:
+    """(payload, signing time) of a value whose signature holds, else ``None``; the
+    age is the caller's to check."""
+    try:
+        payload, signed_at = serializer.loads(value, max_age=None, return_timestamp=True)
+    except Exception:  # BadSignature, and garbled payloads of every kind
+        return None
+    return payload, signed_at
 
 
 @dataclass(frozen=True)
@@ -39,7 +77,7 @@ class WithdrawLink:
 
 
 class WithdrawTokens:
-    def __init__(self, secret_key: str | bytes | list[bytes], clock: Callable[[], datetime], max_age: int) -> None:
+    def __init__(self, secret_key: Keys, clock: Callable[[], datetime], max_age: int) -> None:
         self.serializer = URLSafeTimedSerializer(secret_key, salt=WITHDRAW_SALT, signer=clocked_signer(clock))
         self.max_age = max_age
 

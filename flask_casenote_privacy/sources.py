@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from .storage.engines import checkpoint_wal
+
 __all__ = ["DataSource", "ModelSource", "SourceRecord", "json_safe"]
 
 
@@ -66,14 +68,6 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode()
     return value
-
-
-def _checkpoint(bind: Any) -> None:
-    """Fold the SQLite write-ahead log into the (secure-deleted) file and truncate it,
-    so the erased values are not left in the -wal file."""
-    engine = bind.engine if hasattr(bind, "engine") else bind
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 _NO_SUCH_SUBJECT = object()
@@ -188,7 +182,7 @@ class ModelSource:
             count = int(getattr(result, "rowcount", 0) or 0)
             bind = session.get_bind()
         if sqlite and count:
-            _checkpoint(bind)
+            checkpoint_wal(bind.engine)
         return count
 
     def subjects(self) -> list[str]:

@@ -151,7 +151,7 @@ def make_app(tmp_path: Any, clock: Clock) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in made:
-        app.extensions["privacy"]._states[app].close()
+        app.extensions["privacy"].close()
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ def access_rows(app: Flask) -> list[dict[str, Any]]:
     privacy = app.extensions["privacy"]
     with app.app_context():
         assert privacy.flush(timeout=30)
-        with privacy.databases.main.connect() as conn:
+        with privacy.services.databases.main.connect() as conn:
             return [dict(r) for r in conn.execute(select(access_log).order_by(access_log.c.id)).mappings()]
 
 
 def ledger_rows(app: Flask) -> list[dict[str, Any]]:
     privacy = app.extensions["privacy"]
-    with app.app_context(), privacy.databases.main.connect() as conn:
+    with app.app_context(), privacy.services.databases.main.connect() as conn:
         return [dict(r) for r in conn.execute(select(consent_events).order_by(consent_events.c.id)).mappings()]
 
 

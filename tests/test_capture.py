@@ -18,7 +18,7 @@ DEVICE_FIELDS = ("user_agent", "device_family", "os_family", "browser_family")
 @pytest.fixture
 def site(backend_app: Flask) -> Flask:
     backend_app.config["PRIVACY_CSRF"] = False
-    backend_app.extensions["privacy"].settings  # noqa: B018 - the app is initialised
+    backend_app.extensions["privacy"].services.settings  # noqa: B018 - the app is initialised
     add_routes(backend_app)
     return backend_app
 
@@ -27,7 +27,7 @@ def _csrf_off(app: Flask) -> None:
     # Settings are read at init_app; tests flip CSRF through the settings object.
     privacy = app.extensions["privacy"]
     with app.app_context():
-        object.__setattr__(privacy.settings, "csrf", False)
+        object.__setattr__(privacy.services.settings, "csrf", False)
 
 
 def test_without_consent_only_the_legal_access_log_fields_are_stored(site: Flask) -> None:
@@ -236,7 +236,7 @@ def test_synchronous_mode_writes_before_the_response(make_app: Callable[..., Fla
     add_routes(app)
     app.test_client().get("/search")
     privacy = app.extensions["privacy"]
-    with app.app_context(), privacy.databases.main.connect() as conn:  # no flush() needed
+    with app.app_context(), privacy.services.databases.main.connect() as conn:  # no flush() needed
         assert conn.execute(select(func.count()).select_from(access_log)).scalar_one() == 1
 
 

@@ -43,7 +43,7 @@ def ask_for_link(client: FlaskClient, email: str) -> Any:
 def flushed_outbox(site: Site, outbox: Any) -> list[dict[str, Any]]:
     """Every message handed to the mailer so far, delivered."""
     with site.app.app_context():
-        site.privacy.mailer.flush()
+        site.privacy.services.mailer.flush()
     return list(outbox.messages)
 
 
@@ -63,11 +63,11 @@ def state(site: Site) -> dict[str, Any]:
     """Everything a withdrawal would change, to show that nothing did."""
     privacy = site.privacy
     with site.app.app_context():
-        with privacy.databases.main.connect() as conn:
+        with privacy.services.databases.main.connect() as conn:
             requests = sorted(conn.execute(select(requests_table.c.id, requests_table.c.status)).all())
             uses = conn.execute(select(func.count()).select_from(token_uses)).scalar()
             consents = conn.execute(select(func.count()).select_from(consent_events)).scalar()
-        with privacy.databases.archive.connect() as conn:
+        with privacy.services.databases.archive.connect() as conn:
             archived = conn.execute(select(func.count()).select_from(archived_records)).scalar()
     return {
         "users": site.count(User, 41),
@@ -246,7 +246,7 @@ def test_tampered_links_are_400_and_change_nothing(site: Site, smtp: Any) -> Non
     with site.app.app_context():
         # Signed with the app's key and salt, but not a link's payload.
         wrong_shape = [
-            site.privacy.withdraw_tokens.serializer.dumps(p) for p in ("41", {"s": "41"}, {"s": 41, "n": "x"})
+            site.privacy.services.withdraw_tokens.serializer.dumps(p) for p in ("41", {"s": "41"}, {"s": 41, "n": "x"})
         ]
     for bad in [*tampered(token), *wrong_shape]:
         page = client.get(f"/privacy/withdraw/confirm/{bad}", headers=JSON)
@@ -270,9 +270,9 @@ def test_a_consent_cookie_is_not_a_withdrawal_token(site: Site) -> None:
     cookie = client.get_cookie("privacy_consent")
     assert cookie is not None
     with site.app.app_context():
-        assert site.privacy.consent_cookie.loads(cookie.value)  # a valid, signed cookie value
+        assert site.privacy.services.consent_cookie.loads(cookie.value)  # a valid, signed cookie value
         # Even a link-shaped payload signed under the consent salt is refused.
-        link_shaped = site.privacy.consent_cookie.serializer.dumps({"s": "41", "n": "0" * 32})
+        link_shaped = site.privacy.services.consent_cookie.serializer.dumps({"s": "41", "n": "0" * 32})
     untouched = state(site)
     for value in (cookie.value, link_shaped):
         assert client.get(f"/privacy/withdraw/confirm/{value}").status_code == 400

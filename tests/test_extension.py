@@ -37,7 +37,7 @@ def test_init_app_pattern_with_one_extension_for_several_apps(tmp_path: Path) ->
     assert first.test_client().get("/privacy/policy").status_code == 200
     assert second.test_client().get("/legal/policy").status_code == 200
     with second.app_context():
-        assert privacy.settings.url_prefix == "/legal"
+        assert privacy.services.settings.url_prefix == "/legal"
     with pytest.raises(RuntimeError, match="outside of an application context"):
         _ = privacy.policy
 
@@ -87,7 +87,7 @@ def test_relative_sqlite_paths_resolve_into_the_instance_folder(tmp_path: Path) 
     app = bare_app(tmp_path, PRIVACY_DATABASE_URI="sqlite:///main.db", PRIVACY_ARCHIVE_DATABASE_URI="sqlite:///arch.db")
     privacy = Privacy(app)
     with app.app_context():
-        assert privacy.databases.main_url.database == str(tmp_path / "instance" / "main.db")
+        assert privacy.services.databases.main_url.database == str(tmp_path / "instance" / "main.db")
         # the same relative name for both would be one file: refused
     app2 = bare_app(
         tmp_path / "x", PRIVACY_DATABASE_URI="sqlite:///a.db", PRIVACY_ARCHIVE_DATABASE_URI="sqlite:///a.db"
@@ -188,7 +188,7 @@ def test_loaders_default_to_anonymous_and_no_officer(app: Flask) -> None:
     privacy = app.extensions["privacy"]
     with app.test_request_context("/"):
         assert privacy.current_subject() is None
-        assert privacy.is_officer() is False
+        assert privacy.services.is_officer() is False
 
     @privacy.subject_loader
     def load() -> int:
@@ -200,4 +200,4 @@ def test_loaders_default_to_anonymous_and_no_officer(app: Flask) -> None:
 
     with app.test_request_context("/"):
         assert privacy.current_subject() == "41"
-        assert privacy.is_officer() is True
+        assert privacy.services.is_officer() is True

@@ -64,7 +64,7 @@ privacy = app.extensions["privacy"]
 @app.get("/_fault/flush")
 def flush():
     durable = privacy.flush(timeout=30)
-    return jsonify(pid=os.getpid(), durable=durable, stats=privacy.writer.stats)
+    return jsonify(pid=os.getpid(), durable=durable, stats=privacy._state().writer.stats)
 """
 
 
@@ -393,7 +393,7 @@ import time
 from examples.casenote_demo import create_app
 from examples.casenote_demo.models import Payment, Search, User, db
 from flask_casenote_privacy.rights.requests import register_request
-from flask_casenote_privacy.sources import ModelSource
+from flask_casenote_privacy.services.sources import ModelSource
 
 app = create_app({"PRIVACY_LOG_ACCESS": False})
 privacy = app.extensions["privacy"]
@@ -423,7 +423,7 @@ if __name__ == "__main__":
             db.session.commit()
             print(user.id)
         else:
-            register_request(privacy, subject=sys.argv[2], kind="withdraw", channel="written", scope="all")
+            register_request(privacy.services, subject=sys.argv[2], kind="withdraw", channel="written", scope="all")
             print("COMPLETED", flush=True)
 """
 

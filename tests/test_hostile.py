@@ -55,7 +55,7 @@ def site(make_app: Callable[..., Flask], tmp_path: Path) -> Iterator[Site]:
 
 def state(site: Site) -> tuple[int, int, int, int]:
     """Everything a request could change: ledger, requests, spent tokens, members."""
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         counts = tuple(
             conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in (consent_events, requests, token_uses)

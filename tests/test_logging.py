@@ -188,7 +188,7 @@ def test_drop_unconsented_follows_the_requests_field_mapping_from_the_host(
 
 
 def test_outside_a_request_only_items_of_no_consent_purposes_are_logged(flask_app: Flask) -> None:
-    flask_app.extensions["privacy"] = SimpleNamespace(always_allowed_items=NO_CONSENT_ITEMS)
+    flask_app.extensions["privacy"] = SimpleNamespace(services=SimpleNamespace(always_allowed_items=NO_CONSENT_ITEMS))
     with flask_app.app_context():
         event = run(drop_unconsented, **ACCESS_EVENT)
     assert "user_agent" not in event
@@ -198,7 +198,7 @@ def test_outside_a_request_only_items_of_no_consent_purposes_are_logged(flask_ap
 
 
 def test_a_request_capture_did_not_decide_fails_closed_like_outside_a_request(flask_app: Flask) -> None:
-    flask_app.extensions["privacy"] = SimpleNamespace(always_allowed_items=NO_CONSENT_ITEMS)
+    flask_app.extensions["privacy"] = SimpleNamespace(services=SimpleNamespace(always_allowed_items=NO_CONSENT_ITEMS))
     with flask_app.test_request_context("/static/app.js"):
         event = run(drop_unconsented, **ACCESS_EVENT)
     assert "user_agent" not in event
@@ -206,7 +206,7 @@ def test_a_request_capture_did_not_decide_fails_closed_like_outside_a_request(fl
 
 
 def test_outside_a_request_the_hosts_config_mapping_is_applied(flask_app: Flask) -> None:
-    flask_app.extensions["privacy"] = SimpleNamespace(always_allowed_items=NO_CONSENT_ITEMS)
+    flask_app.extensions["privacy"] = SimpleNamespace(services=SimpleNamespace(always_allowed_items=NO_CONSENT_ITEMS))
     flask_app.config["PRIVACY_LOG_FIELD_ITEMS"] = {"screen_size": "device_info", "login_email": "email"}
     with flask_app.app_context():
         event = run(drop_unconsented, event="x", screen_size="1920x1080", login_email="k@example.com")

@@ -32,9 +32,9 @@ def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
     assert "at main_0006" in second.output and "at archive_0004" in second.output
 
     with app.app_context():
-        assert current_revision(privacy.databases.main) == head_revision("main")
-        assert current_revision(privacy.databases.archive) == head_revision("archive")
-        with privacy.databases.main.connect() as conn:
+        assert current_revision(privacy.services.databases.main) == head_revision("main")
+        assert current_revision(privacy.services.databases.archive) == head_revision("archive")
+        with privacy.services.databases.main.connect() as conn:
             rows = conn.execute(select(func.count()).select_from(tables.policy_versions)).scalar_one()
         assert rows == 1  # the policy text is recorded once, not once per upgrade
 
@@ -43,8 +43,8 @@ def test_migrated_schema_matches_the_table_definitions(backend_app: Flask) -> No
     privacy = backend_app.extensions["privacy"]
     with backend_app.app_context():
         for engine, metadata in (
-            (privacy.databases.main, tables.metadata),
-            (privacy.databases.archive, archive_tables.metadata),
+            (privacy.services.databases.main, tables.metadata),
+            (privacy.services.databases.archive, archive_tables.metadata),
         ):
             with engine.connect() as conn:
                 context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
@@ -86,7 +86,7 @@ def test_a_changed_policy_text_is_recorded_as_a_new_version(
     changed = tmp_path / "changed.toml"
     changed.write_text(preset.replace('version = "2026-11-28"', 'version = "2027-01-01"'), encoding="utf-8")
     app = make_app(PRIVACY_POLICY=str(changed), PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
-    with app.app_context(), app.extensions["privacy"].databases.main.connect() as conn:
+    with app.app_context(), app.extensions["privacy"].services.databases.main.connect() as conn:
         versions = conn.execute(
             select(tables.policy_versions.c.version).order_by(tables.policy_versions.c.id)
         ).scalars()

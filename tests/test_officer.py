@@ -49,17 +49,17 @@ class Desk:
 
 
 def requests_in_db(site: Site) -> list[dict[str, Any]]:
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         return [dict(r) for r in conn.execute(select(requests_table).order_by(requests_table.c.received_at)).mappings()]
 
 
 def access_records(site: Site) -> list[dict[str, Any]]:
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         return [dict(r) for r in conn.execute(select(operator_access).order_by(operator_access.c.id)).mappings()]
 
 
 def consent_event_count(site: Site) -> int:
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(consent_events)).scalar() or 0)
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_casenote_privacy.policy.i18n import josa, period_label
 
 from flask_casenote_privacy import Privacy
 from flask_casenote_privacy.periods import parse_period
+from flask_casenote_privacy.policy.i18n import josa, period_label
 
 ECOMMERCE_ACT = "전자상거래 등에서 소비자 보호에 관한 법률"
 SEED_HEADINGS = [
@@ -403,7 +403,7 @@ def host_app(tmp_path: Path) -> Iterator[Flask]:
     privacy = Privacy(app)
     yield app
     with app.app_context():
-        privacy.databases.dispose()
+        privacy.services.databases.dispose()
 
 
 def test_host_template_overrides_the_policy_page(host_app: Flask) -> None:

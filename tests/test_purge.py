@@ -81,7 +81,7 @@ def by_class(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def count(app: Flask, table: Any, database: str = "main") -> int:
     privacy = app.extensions["privacy"]
-    engine = privacy.databases.main if database == "main" else privacy.databases.archive
+    engine = privacy.services.databases.main if database == "main" else privacy.services.databases.archive
     with app.app_context():
         privacy.flush(timeout=30)
         with engine.connect() as conn:
@@ -90,7 +90,7 @@ def count(app: Flask, table: Any, database: str = "main") -> int:
 
 def history(app: Flask) -> list[dict[str, Any]]:
     with app.app_context():
-        return destruction_history(app.extensions["privacy"])
+        return destruction_history(app.extensions["privacy"].services)
 
 
 def as_member(subject: str = "41") -> dict[str, str]:
@@ -127,14 +127,14 @@ def seed_provision(site: Site) -> None:
 
 def seed_operator_access(site: Site) -> None:
     with site.app.app_context():
-        record_operator_access(site.privacy, operator="officer-kim", task="export subject data", subject="7")
+        record_operator_access(site.privacy.services, operator="officer-kim", task="export subject data", subject="7")
 
 
 def seed_withdrawal_link_use(site: Site) -> None:
     privacy = site.privacy
     with site.app.app_context():
-        link = privacy.withdraw_tokens.read(privacy.withdraw_tokens.make("7"))
-        privacy.withdraw_tokens.use(privacy.databases.main, link, privacy.now())
+        link = privacy.services.withdraw_tokens.read(privacy.services.withdraw_tokens.make("7"))
+        privacy.services.withdraw_tokens.use(privacy.services.databases.main, link, privacy.now())
 
 
 TARGET_CASES = {
@@ -222,10 +222,10 @@ def test_archived_payments_go_five_years_after_each_payment_then_the_key_is_shre
     assert last["subject_key"]["destroyed"] == 1  # crypto-shredding once nothing remains
     assert count(app, archived_records, "archive") == 0
     assert count(app, subject_keys) == 0
-    with app.app_context(), privacy.databases.main.connect() as conn:
+    with app.app_context(), privacy.services.databases.main.connect() as conn:
         marks = {r.ref: r.kind for r in conn.execute(select(tombstones))}
     # Withdrawn (at the withdrawal) and key destroyed (now): both remembered, by keyed hash.
-    assert set(marks[subject_ref(privacy.hash_key, "41")].split(",")) == {"key", "subject"}
+    assert set(marks[subject_ref(privacy.services.hash_key, "41")].split(",")) == {"key", "subject"}
     assert "41" not in marks  # a keyed hash, never the subject id
     ledger = [(r["retention"], r["target"], r["count"]) for r in history(app)]
     assert ("subject_key", "subject_keys", 1) in ledger
@@ -445,7 +445,7 @@ def test_purged_access_log_values_are_gone_from_the_sqlite_files(sqlite_site: Si
         client.get(f"/search/other-{n}", headers=as_member(str(n)))
     client.get(f"/search/{PROBE_PATH}", headers=as_member("7"))
     assert count(app, access_log) == 31
-    main_file = privacy.databases.main_url.database
+    main_file = privacy.services.databases.main_url.database
     assert PROBE_PATH.encode() in raw_bytes(main_file)  # control: the value is there before
 
     report = purge_json(app, "--now", "2027-03-01T00:00:00+09:00", "--class", "access_log")
@@ -468,7 +468,7 @@ def test_withdrawal_erasure_leaves_no_trace_in_the_sqlite_host_database(sqlite_s
     host = raw_bytes(host_file)
     assert PROBE_EMAIL.encode() not in host
     assert b"card ****4242 #0" not in host
-    archive_file = site.privacy.databases.archive_url.database
+    archive_file = site.privacy.services.databases.archive_url.database
     assert PROBE_EMAIL.encode() not in raw_bytes(archive_file) and b"4242" not in raw_bytes(archive_file)
 
 
@@ -482,15 +482,15 @@ def test_after_the_key_is_shredded_archived_ciphertext_cannot_be_decrypted(sqlit
     site.add_member(41, "김민지", PROBE_EMAIL, [("2024-03-15T14:00:00+09:00", 9900)])
     clock.set("2026-12-10T10:00:00+09:00")
     withdraw(site)
-    with app.app_context(), privacy.databases.archive.connect() as conn:
+    with app.app_context(), privacy.services.databases.archive.connect() as conn:
         kept = conn.execute(select(archived_records)).mappings().one()
-    with app.app_context(), privacy.databases.main.connect() as conn:
+    with app.app_context(), privacy.services.databases.main.connect() as conn:
         old_key = bytes(conn.execute(select(subject_keys.c.key)).scalar_one())
     purge_json(app, "--now", "2029-03-15T14:00:00+09:00")
     assert count(app, subject_keys) == 0
-    archive_raw = raw_bytes(privacy.databases.archive_url.database)
+    archive_raw = raw_bytes(privacy.services.databases.archive_url.database)
     assert bytes(kept["ciphertext"]) not in archive_raw
-    main_raw = raw_bytes(privacy.databases.main_url.database)
+    main_raw = raw_bytes(privacy.services.databases.main_url.database)
     assert old_key not in main_raw  # the key bytes are overwritten too
     # A surviving copy of the ciphertext (a backup) opened with the old key before, and with
     # nothing else: the key was the only way in, and it is gone from the files.
@@ -506,8 +506,8 @@ def test_vacuum_option_runs_on_every_backend(site: Site) -> None:
     result = run_purge(app, "--now", "2030-01-01T00:00:00+09:00", "--vacuum")
     assert result.exit_code == 0, result.output
     assert count(app, access_log) == 0
-    if privacy.databases.main.dialect.name == "postgresql":
-        with app.app_context(), privacy.databases.main.connect() as conn:
+    if privacy.services.databases.main.dialect.name == "postgresql":
+        with app.app_context(), privacy.services.databases.main.connect() as conn:
             deadline = time.monotonic() + 10
             while True:
                 vacuumed = conn.execute(
@@ -542,15 +542,15 @@ def test_restored_archive_backup_is_destroyed_again_from_the_key_tombstone(
     site.add_member(41, "김민지", PROBE_EMAIL, [("2024-03-15T14:00:00+09:00", 9900)])
     clock.set("2026-12-10T10:00:00+09:00")
     withdraw(site)
-    archive_file = privacy.databases.archive_url.database
-    checkpoint(privacy.databases.archive)
+    archive_file = privacy.services.databases.archive_url.database
+    checkpoint(privacy.services.databases.archive)
     backup = tmp_path / "archive-backup.sqlite"
     shutil.copyfile(archive_file, backup)
 
     first = by_class(purge_json(app, "--now", "2029-03-15T14:00:00+09:00"))
     assert first["payment_record"]["destroyed"] == 1 and first["subject_key"]["destroyed"] == 1
 
-    restore(backup, archive_file, privacy.databases.archive)
+    restore(backup, archive_file, privacy.services.databases.archive)
     assert count(app, archived_records, "archive") == 1  # the ciphertext came back...
     with app.app_context():
         assert [r["data"] for r in privacy.export("41")["archived_records"]] == [None]  # ...unreadable
@@ -629,17 +629,17 @@ def test_reinserted_rows_of_destroyed_subjects_are_destroyed_again_on_every_back
     clock.set("2026-12-10T10:00:00+09:00")
     backup = host_snapshot(site, 41)
     withdraw(site)
-    with app.app_context(), privacy.databases.main.connect() as conn:
+    with app.app_context(), privacy.services.databases.main.connect() as conn:
         key_row = dict(conn.execute(select(subject_keys)).mappings().one())
-    with app.app_context(), privacy.databases.archive.connect() as conn:
+    with app.app_context(), privacy.services.databases.archive.connect() as conn:
         record_row = dict(conn.execute(select(archived_records)).mappings().one())
     purge_json(app, "--now", "2029-03-15T14:00:00+09:00")
     assert count(app, subject_keys) == 0 and count(app, archived_records, "archive") == 0
 
     # "Restore": the key, the archived record and the member's host rows come back.
-    with app.app_context(), privacy.databases.main.begin() as conn:
+    with app.app_context(), privacy.services.databases.main.begin() as conn:
         conn.execute(insert(subject_keys).values(key_row))
-    with app.app_context(), privacy.databases.archive.begin() as conn:
+    with app.app_context(), privacy.services.databases.archive.begin() as conn:
         conn.execute(insert(archived_records).values(record_row))
     host_restore(site, [(t, rows) for t, rows in backup if t is not Payment.__table__])
 
@@ -677,7 +677,7 @@ def test_a_changed_hash_key_stops_the_purge_before_it_shreds_any_key(
     result = changed.app.test_cli_runner().invoke(args=["privacy", "purge", "--now", "2027-01-01T00:00:00+09:00"])
     assert result.exit_code == 1
     assert "PRIVACY_HASH_KEY" in result.output
-    with changed.app.app_context(), changed.privacy.databases.main.connect() as conn:
+    with changed.app.app_context(), changed.privacy.services.databases.main.connect() as conn:
         assert conn.execute(select(func.count()).select_from(subject_keys)).scalar_one() == 1
     changed.close()
 

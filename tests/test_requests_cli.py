@@ -54,12 +54,12 @@ def register(site: Site, *args: str) -> Run:
 
 
 def requests_in_db(site: Site) -> list[dict[str, Any]]:
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         return [dict(r) for r in conn.execute(select(requests_table)).mappings()]
 
 
 def access_records(site: Site) -> list[dict[str, Any]]:
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         return [dict(r) for r in conn.execute(select(operator_access).order_by(operator_access.c.id)).mappings()]
 
 

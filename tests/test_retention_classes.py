@@ -91,7 +91,7 @@ def test_each_ecommerce_class_is_archived_until_its_own_date_plus_its_period(app
     assert answer.status_code == 200
     retained = {r["retention"]: r for r in answer.get_json()["retained"]}
     privacy = app.extensions["privacy"]
-    with app.app_context(), privacy.databases.archive.connect() as conn:
+    with app.app_context(), privacy.services.databases.archive.connect() as conn:
         rows = {r["retention"]: r for r in conn.execute(select(archived_records)).mappings()}
     seoul = privacy.policy.tz
     for _, retention, _, _, expires in CASES:
@@ -115,7 +115,7 @@ def test_the_purge_destroys_each_class_exactly_at_its_expiry(app: Flask, retenti
     now = runner.invoke(args=["privacy", "purge", "--class", retention, "--now", expires, "--format", "json"])
     assert {c["retention"]: c["destroyed"] for c in json.loads(now.output)["classes"]}[retention] == 1
     privacy = app.extensions["privacy"]
-    with app.app_context(), privacy.databases.archive.connect() as conn:
+    with app.app_context(), privacy.services.databases.archive.connect() as conn:
         left = {r for r in conn.execute(select(archived_records.c.retention)).scalars()}
     assert retention not in left
     assert left == {c[1] for c in CASES} - {retention}  # the other classes are kept

@@ -32,7 +32,7 @@ def site(make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_pat
 
 
 def changes(site: Site) -> tuple[int, ...]:
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         counts = [
             conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in (consent_events, requests, token_uses)
@@ -42,12 +42,12 @@ def changes(site: Site) -> tuple[int, ...]:
 
 def test_every_state_changing_route_refuses_a_missing_csrf_token(site: Site) -> None:
     app = site.app
-    token = site.privacy.withdraw_tokens.make("41")
+    token = site.privacy.services.withdraw_tokens.make("41")
     with app.app_context():
         from flask_casenote_privacy.rights.requests import register_request
 
         with app.test_request_context():
-            open_request = register_request(site.privacy, subject="41", kind="access", channel="written")["id"]
+            open_request = register_request(site.privacy.services, subject="41", kind="access", channel="written")["id"]
     routes = [
         ("/privacy/consent", {"purposes": {"service_improvement": True}}),
         ("/privacy/withdraw", {"scope": "all"}),
@@ -88,7 +88,7 @@ def test_probes_pushed_through_every_input_never_reach_a_log_line(site: Site, ca
     client.post("/privacy/consent", json={"purposes": {"service_improvement": True}, "note": card}, headers=member)
     client.post("/privacy/withdraw/email", json={"email": email}, headers={"X-CSRF-Token": token})
     client.post("/privacy/withdraw", json={"scope": "all", "why": rrn}, headers=member)
-    site.privacy.mailer.flush()
+    site.privacy.services.mailer.flush()
     site.privacy.flush()
     captured = capsys.readouterr()
     text = captured.out + captured.err + "\n".join(r.getMessage() for r in caplog.records)

@@ -74,7 +74,7 @@ def test_member_with_payments_withdraws_end_to_end(site: Site, smtp) -> None:  #
     assert site.count(User, 42) == 1 and site.count(Payment, 42) == 1
 
     # The archive holds the payments encrypted, each expiring 5 years after its own date.
-    with app.app_context(), privacy.databases.archive.connect() as conn:
+    with app.app_context(), privacy.services.databases.archive.connect() as conn:
         rows = conn.execute(select(archived_records).order_by(archived_records.c.occurred_at)).mappings().all()
     assert [r["retention"] for r in rows] == ["payment_record", "payment_record"]
     seoul = privacy.policy.tz
@@ -87,7 +87,7 @@ def test_member_with_payments_withdraws_end_to_end(site: Site, smtp) -> None:  #
         assert PROBE_EMAIL.encode() not in blob and b"4242" not in blob and b"9900" not in blob
         assert "41" not in row["subject_ref"]  # a keyed hash, not the subject id
     # ...and the key that opens them is in the main database, not the archive.
-    with app.app_context(), privacy.databases.main.connect() as conn:
+    with app.app_context(), privacy.services.databases.main.connect() as conn:
         assert conn.execute(select(subject_keys.c.subject)).scalars().all() == ["41"]
 
     # The member can still read what is kept (열람 after withdrawal is their right too).
@@ -105,7 +105,7 @@ def test_member_with_payments_withdraws_end_to_end(site: Site, smtp) -> None:  #
     assert "2031-11-30" in done and "대금결제" in done
 
     # The address is not kept once the member has been told.
-    with app.app_context(), privacy.databases.main.connect() as conn:
+    with app.app_context(), privacy.services.databases.main.connect() as conn:
         assert conn.execute(select(requests_table.c.notify_to)).scalars().all() == [None]
     # The consents were withdrawn in the ledger, and capture stops for them.
     assert [(r["purpose"], r["granted"], r["channel"]) for r in ledger_rows(app)][-2:] == [
@@ -123,7 +123,7 @@ def test_sqlite_archive_file_holds_no_plaintext(make_app: Callable[..., Flask], 
     site.add_member(41, "김민지", PROBE_EMAIL, [("2024-03-15T14:00:00+09:00", 9900)])
     client = site.app.test_client()
     client.post("/privacy/withdraw", json={"scope": "all"}, headers=as_member())
-    raw = Path(site.privacy.databases.archive_url.database).read_bytes()
+    raw = Path(site.privacy.services.databases.archive_url.database).read_bytes()
     assert site.count(User, 41) == 0
     for probe in (PROBE_EMAIL.encode(), "김민지".encode(), b"card ****4242"):
         assert probe not in raw
@@ -152,20 +152,20 @@ def test_a_crash_between_archive_and_erase_is_repaired_by_running_again(site: Si
     crash_first_erase(site)
     with app.test_request_context():
         with pytest.raises(RuntimeError, match="power cut"):
-            register_request(privacy, subject="41", kind="withdraw", channel="written", scope="all")
-        with privacy.databases.main.connect() as conn:
+            register_request(privacy.services, subject="41", kind="withdraw", channel="written", scope="all")
+        with privacy.services.databases.main.connect() as conn:
             (request_id, status) = conn.execute(select(requests_table.c.id, requests_table.c.status)).one()
         assert status == "registered"
-        with privacy.databases.archive.connect() as conn:
+        with privacy.services.databases.archive.connect() as conn:
             assert len(conn.execute(select(archived_records.c.id)).all()) == 2  # archived first
         assert site.count(User, 41) == 1  # the crash left the user row: nothing lost
 
-        again = execute_request(privacy, request_id)
+        again = execute_request(privacy.services, request_id)
         assert again["status"] == "completed"
-        with privacy.databases.archive.connect() as conn:
+        with privacy.services.databases.archive.connect() as conn:
             assert len(conn.execute(select(archived_records.c.id)).all()) == 2  # no duplicates
         assert site.count(User, 41) == 0 and site.count(Payment, 41) == 0
-        assert execute_request(privacy, request_id)["status"] == "completed"  # idempotent
+        assert execute_request(privacy.services, request_id)["status"] == "completed"  # idempotent
 
 
 def test_destroying_the_subject_key_makes_the_archive_unreadable(site: Site) -> None:
@@ -173,7 +173,7 @@ def test_destroying_the_subject_key_makes_the_archive_unreadable(site: Site) -> 
     app.test_client().post("/privacy/withdraw", json={"scope": "all"}, headers=as_member())
     with app.app_context():
         assert all(r["data"] is not None for r in privacy.export("41")["archived_records"])
-        with privacy.databases.main.begin() as conn:
+        with privacy.services.databases.main.begin() as conn:
             conn.execute(subject_keys.delete().where(subject_keys.c.subject == "41"))
         assert all(r["data"] is None for r in privacy.export("41")["archived_records"])
 
@@ -194,7 +194,7 @@ def test_bad_withdrawal_input_is_400_and_changes_nothing(site: Site, body: dict[
     assert answer.status_code == 400
     assert message in answer.get_json()["message"]
     assert site.count(User, 41) == 1
-    with site.app.app_context(), site.privacy.databases.main.connect() as conn:
+    with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         assert conn.execute(select(requests_table.c.id)).all() == []
 
 
@@ -230,7 +230,7 @@ def test_record_provision_rejects_items_not_declared_for_the_recipient(site: Sit
             privacy.record_provision("41", recipient="kakaopay", items=["card_number"])
         row = privacy.record_provision("41", recipient="nicepay", items=["card_number", "birth_date"])
         assert row["retention"] == "payment_record"
-        with privacy.databases.main.connect() as conn:
+        with privacy.services.databases.main.connect() as conn:
             assert conn.execute(select(provisions.c["items"])).scalars().all() == ["card_number,birth_date"]
 
 
@@ -298,7 +298,7 @@ def test_a_withdrawals_erasure_is_in_the_destruction_ledger(site: Site) -> None:
     )
     with site.app.app_context():
         rows = {
-            (r["target"], r["retention"]): r for r in destruction_history(site.privacy) if r["run_id"] == request_id
+            (r["target"], r["retention"]): r for r in destruction_history(site.privacy.services) if r["run_id"] == request_id
         }
     assert {k: r["count"] for k, r in rows.items()} == {
         ("host:users", "membership"): 1,
@@ -313,7 +313,7 @@ def test_a_subject_id_the_host_key_cannot_hold_has_no_data_and_fails_nothing(sit
     from flask_casenote_privacy.rights.requests import register_request
 
     with site.app.test_request_context():
-        req = register_request(site.privacy, subject="not-a-number", kind="withdraw", channel="written", scope="all")
+        req = register_request(site.privacy.services, subject="not-a-number", kind="withdraw", channel="written", scope="all")
         assert req["status"] == "completed"
         assert site.privacy.export("not-a-number")["sources"]["users"]["records"] == []
     assert site.count(User, 41) == 1

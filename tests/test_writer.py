@@ -58,20 +58,20 @@ def outage(app: Flask) -> Iterator[None]:
     """The main database is unreachable inside the block, and back after it."""
     privacy = app.extensions["privacy"]
     with app.app_context():
-        good = privacy.databases.main
+        good = privacy.services.databases.main
         bad = _unreachable(good.url)
-        privacy.databases.main = bad
+        privacy.services.databases.main = bad
     try:
         yield
     finally:
         with app.app_context():
-            privacy.databases.main = good
+            privacy.services.databases.main = good
         bad.dispose()
 
 
 def _spool_dir(app: Flask) -> Path:
     with app.app_context():
-        return Path(app.extensions["privacy"].writer.spool_dir)
+        return Path(app.extensions["privacy"]._state().writer.spool_dir)
 
 
 def _pending(spool: Path) -> list[Path]:
@@ -96,7 +96,7 @@ def _spooled_event_ids(spool: Path) -> list[str]:
 
 def _table(app: Flask) -> list[dict[str, Any]]:
     """Rows in the table now, without flushing (replays are not part of a flush)."""
-    with app.app_context(), app.extensions["privacy"].databases.main.connect() as conn:
+    with app.app_context(), app.extensions["privacy"].services.databases.main.connect() as conn:
         return [dict(r) for r in conn.execute(select(access_log)).mappings()]
 
 
@@ -165,7 +165,7 @@ def test_requests_are_served_and_spooled_while_the_database_is_down_then_replaye
     assert all(r["status"] == 200 and r["ip"] == "127.0.0.1" for r in rows)
     assert _pending(spool) == []
     with app.app_context():
-        stats = privacy.writer.stats
+        stats = privacy._state().writer.stats
     assert stats["spooled"] == 10
     assert stats["replayed"] == 10
 
@@ -282,7 +282,7 @@ def test_a_full_queue_blocks_instead_of_dropping(
 ) -> None:
     app = _site(make_app, database_urls, PRIVACY_WRITER_QUEUE_SIZE=5, PRIVACY_WRITER_BATCH_SIZE=2)
     with app.app_context():
-        writer = app.extensions["privacy"].writer
+        writer = app.extensions["privacy"]._state().writer
     assert writer._queue.maxsize == 5
     errors: list[BaseException] = []
 
@@ -321,7 +321,7 @@ def test_synchronous_mode_writes_in_the_request_and_spools_while_down(
         with app.app_context():
             assert privacy.flush(timeout=5) is True
     with app.app_context():
-        assert privacy.writer._thread is None  # no background thread in this mode
+        assert privacy._state().writer._thread is None  # no background thread in this mode
 
     time.sleep(RETRY * 1.5)
     _search(app, 1)  # written, then the spool is replayed, in the request
@@ -338,9 +338,9 @@ def test_synchronous_mode_loses_nothing_when_threads_spool_and_replay_at_once(
     app = _site(make_app, database_urls, PRIVACY_CAPTURE_SYNC=True, PRIVACY_WRITER_RETRY_SECONDS=0.0)
     privacy = app.extensions["privacy"]
     with app.app_context():
-        good = privacy.databases.main
+        good = privacy.services.databases.main
         bad = _unreachable(good.url)
-    state = privacy._states[app]
+    state = privacy._state()  # the app is the only one initialised
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -348,9 +348,9 @@ def test_synchronous_mode_loses_nothing_when_threads_spool_and_replay_at_once(
         down = False
         while not stop.is_set():
             down = not down
-            state.databases.main = bad if down else good
+            state.services.databases.main = bad if down else good
             time.sleep(0.003)
-        state.databases.main = good
+        state.services.databases.main = good
 
     def worker() -> None:
         try:
@@ -372,7 +372,7 @@ def test_synchronous_mode_loses_nothing_when_threads_spool_and_replay_at_once(
         bad.dispose()
     assert errors == []  # no request failed
     with app.app_context():
-        assert privacy.writer.stats["spooled"] > 0  # the outages were real
+        assert privacy._state().writer.stats["spooled"] > 0  # the outages were real
     _search(app, 1)  # the database is back: this request replays what is left
     rows = _wait_for_replay(app, 401)
     _assert_exactly_once(rows, 401)

@@ -12,7 +12,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from flask_casenote_privacy import Privacy
-from flask_casenote_privacy.capture.hooks import decide_request
 from flask_casenote_privacy.consent import ledger_grants
 
 from .gateway import gateway
@@ -113,7 +112,7 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
             "csrf_token": generate_csrf,
             "show_banner": needs_banner(privacy),
             "gpc": request.headers.get("Sec-GPC") == "1",
-            "is_officer": privacy.is_officer(),
+            "is_officer": privacy.services.is_officer(),
         }
 
     @app.get("/")
@@ -217,7 +216,7 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
         user = current_user()
         if user is None:
             return redirect(url_for("login"))
-        state = decide_request(privacy)
+        state = privacy.current_decision()
         payments = db.session.scalars(select(Payment).where(Payment.user_id == user.id)).all()
         policy = privacy.policy
         return render_template(
@@ -244,10 +243,10 @@ def needs_banner(privacy: Privacy) -> bool:
     """Show the consent banner until the visitor (or member) has decided once."""
     if request.path.startswith("/privacy/"):
         return False
-    if request.cookies.get(privacy.consent_cookie.name):
+    if request.cookies.get(privacy.services.consent_cookie.name):
         return False
     uid = session.get("uid")
-    return not (uid is not None and ledger_grants(privacy.databases.main, str(uid)))
+    return not (uid is not None and ledger_grants(privacy.services.databases.main, str(uid)))
 
 
 def register_cli(app: Flask) -> None:

@@ -1,18 +1,46 @@
-"""What the extension decided for the current request: granted purposes, allowed
+"""What the extension decides for the current request: granted purposes, allowed
 items, and the retention tag of everything logged while it runs.
 
-Capture computes it once per request (``g``); the logging processors read it.
+The consent of a request comes from the ledger (signed in), the signed cookie
+and Sec-GPC. :class:`Decider` computes it once per request (kept in ``g``);
+capture and the logging processors read it. What only changes with the policy
+(the items of a set of granted purposes, the retention period, the field names
+to drop) is computed once and kept.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["FIELD_ITEMS", "RequestPrivacy", "current_request_privacy", "default_allowed_items"]
+from ..consent import Grant, in_force, ledger_grants
+from ..periods import Period, add_period
+from ..services import Services, items_of
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from ..policy.model import Policy
+
+__all__ = [
+    "FIELD_ITEMS",
+    "Decider",
+    "RequestPrivacy",
+    "cookie_grants",
+    "current_request_privacy",
+    "decide_request",
+    "default_allowed_items",
+    "latest_grants",
+]
+
+log = logging.getLogger("flask_casenote_privacy.capture")
 
 # Which item of the policy each captured or logged field is. A field whose item
 # no active purpose uses is neither stored nor logged. Hosts extend it with
@@ -125,5 +153,120 @@ def default_allowed_items() -> frozenset[str] | None:
     privacy = current_app.extensions.get("privacy")
     if privacy is None:
         return None
-    items: frozenset[str] = privacy.always_allowed_items
+    items: frozenset[str] = privacy.services.always_allowed_items
     return items
+
+
+def cookie_grants(services: Services, value: str | None = None) -> list[Grant]:
+    """The grants in the request's consent cookie (or in ``value``, a new one)."""
+    cookie = services.consent_cookie
+    return cookie.loads(value if value is not None else request.cookies.get(cookie.name))
+
+
+def decide_request(services: Services, cookie_value: str | None = None) -> RequestPrivacy:
+    """Consent for this request: the ledger (signed in) and the cookie, minus Sec-GPC.
+
+    ``cookie_value`` stands for a consent cookie being set by this very request.
+    """
+    return Decider(services).decide(cookie_value)
+
+
+_NONE_GRANTED: frozenset[str] = frozenset()
+
+
+class Decider:
+    """``decide_request`` for one app, with what only changes with the policy kept:
+    the retention period and zone, and per set of granted purposes the active
+    purposes, the allowed items and the field names they do not allow."""
+
+    _MAX_CACHED = 256  # sets of granted purposes (at most 2**consent purposes)
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._lock = threading.Lock()
+        self._key: tuple[Policy, str, Mapping[str, str]] | None = None
+        self._period: Period | None = None
+        self._tz: ZoneInfo | None = None
+        self._by_granted: dict[frozenset[str], tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]]]
+        self._by_granted = {}
+
+    def _load(self, policy: Policy, retention: str) -> None:
+        period = policy.retention_class(retention).period
+        tz = policy.tz
+        with self._lock:
+            self._period, self._tz = period, tz
+            self._by_granted = {}
+            self._key = (policy, retention, self.services.field_items)
+
+    def _derived(
+        self, policy: Policy, granted: frozenset[str]
+    ) -> tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]]:
+        state = self.services
+        active = granted | state.no_consent_purposes
+        allowed = items_of(policy, granted) | state.always_allowed_items
+        derived = (active, allowed, disallowed_fields(state.field_items, allowed), tuple(sorted(active)))
+        with self._lock:
+            if len(self._by_granted) >= self._MAX_CACHED:
+                self._by_granted.clear()
+            self._by_granted[granted] = derived
+        return derived
+
+    def decide(self, cookie_value: str | None = None) -> RequestPrivacy:
+        services = state = self.services
+        settings = state.settings
+        policy = settings.policy
+        retention = settings.capture_retention
+        key = self._key
+        if key is None or key[0] is not policy or key[1] != retention or key[2] is not state.field_items:
+            self._load(policy, retention)
+        period, tz = self._period, self._tz
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        ctx_g = g._get_current_object()
+        # req.headers.get("Sec-GPC"), without building a KeyError when it is absent
+        gpc = req.environ.get("HTTP_SEC_GPC", "").strip() == "1"
+        subject = services.current_subject()
+        cookie = state.consent_cookie
+        if cookie_value is None:
+            cookies = req.cookies
+            # not cookies.get(): a MultiDict builds a KeyError for a missing name
+            cookie_value = cookies[cookie.name] if cookie.name in cookies else None  # noqa: SIM401
+        grants = cookie.loads(cookie_value) if cookie_value else []
+        if subject is not None:
+            try:
+                grants = latest_grants(ledger_grants(state.databases.main, subject), grants)
+            except SQLAlchemyError:
+                # The ledger is unreachable: serve the request, assume no consent (fail closed).
+                log.warning("privacy ledger unreachable; treating the request as without consent")
+                grants = []
+        granted = in_force(policy, grants, gpc) if grants else _NONE_GRANTED
+        derived = self._by_granted.get(granted)
+        if derived is None:
+            derived = self._derived(policy, granted)
+        active, allowed, disallowed, ordered = derived
+        at: datetime | None = ctx_g.get("_privacy_at")
+        if at is None:
+            at = services.now()
+        decided = RequestPrivacy.make(
+            subject=subject,
+            granted=granted,
+            active_purposes=active,
+            allowed_items=allowed,
+            gpc=gpc,
+            retention=retention,
+            retention_until=None if period is None or tz is None else add_period(at, period, tz),
+            field_items=state.field_items,
+            disallowed_fields=disallowed,
+            sorted_purposes=ordered,
+        )
+        ctx_g._privacy_request = decided
+        return decided
+
+
+def latest_grants(*sources: list[Grant]) -> list[Grant]:
+    """Per purpose, the most recent decision among several sources."""
+    latest: dict[str, Grant] = {}
+    for grants in sources:
+        for grant in grants:
+            if grant.purpose not in latest or latest[grant.purpose].at < grant.at:
+                latest[grant.purpose] = grant
+    return list(latest.values())

@@ -6,9 +6,8 @@ the query string, status, duration and subject always; device information and
 non-essential cookie identifiers only while an optional purpose is granted).
 The event is logged as ``"http.access"`` and handed to the buffered writer.
 
-This runs on every request, so what only changes with the policy (the items of
-a set of granted purposes, the retention period, the field names to drop) is
-computed once and kept; see ``Decider``.
+This runs on every request: the consent decision is made once per request by
+:class:`~.decision.Decider`, which keeps what only changes with the policy.
 """
 
 from __future__ import annotations
@@ -18,30 +17,24 @@ import itertools
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import structlog
 from flask import Flask, Request, Response, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..consent import Grant, in_force, ledger_grants, record_consent
-from ..periods import Period, add_period
+from ..consent import Grant, ledger_grants, record_consent
 from ..redact import redact_text
-from .decision import RequestPrivacy, disallowed_fields
+from ..services import Services
+from .decision import Decider, RequestPrivacy, cookie_grants
+from .writer import AccessLogWriter
 
-if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
-    from ..extension import Privacy, _AppState
-    from ..policy.model import Policy
-
-__all__ = ["Capture", "Decider", "client_ip", "decide_request", "new_event_id", "parse_device"]
+__all__ = ["Capture", "client_ip", "parse_device"]
 
 access_logger = structlog.get_logger("flask_casenote_privacy.access")
 log = logging.getLogger("flask_casenote_privacy.capture")
@@ -50,8 +43,8 @@ log = logging.getLogger("flask_casenote_privacy.capture")
 class _EventIds:
     """Event ids: 32 hex digits, unique without reading ``os.urandom`` per request.
 
-    Each process draws a random 116-bit start (again after a fork, see the
-    at-fork hook below) and counts up from it; ``next`` on an
+    Each process draws a random 116-bit start (again after a fork: the extension's
+    at-fork hook calls :meth:`reseed`) and counts up from it; ``next`` on an
     ``itertools.count`` is atomic. Two processes collide only if their starts
     land within the number of events of each other in 2**116. The 29 hex digits
     are written with an ``a``, ``b`` and ``c`` after the 8th, 16th and 24th,
@@ -75,9 +68,6 @@ class _EventIds:
 _MASK_116 = (1 << 116) - 1
 _MASK_32 = (1 << 32) - 1
 _MASK_20 = (1 << 20) - 1
-_event_ids = _EventIds()
-new_event_id = _event_ids.next
-os.register_at_fork(after_in_child=_event_ids.reseed)
 
 
 def client_ip(remote_addr: str | None, forwarded_for: str | None, trusted_proxies: int) -> str | None:
@@ -122,131 +112,14 @@ def _device(user_agent: str) -> tuple[str | None, str | None, str | None]:
     )
 
 
-def request_time(privacy: Privacy) -> datetime:
-    """When this request arrived (one instant for its event and its expiry)."""
-    at: datetime | None = g.get("_privacy_at")
-    return at if at is not None else privacy.now()
-
-
-def cookie_grants(privacy: Privacy, value: str | None = None) -> list[Grant]:
-    """The grants in the request's consent cookie (or in ``value``, a new one)."""
-    cookie = privacy.consent_cookie
-    return cookie.loads(value if value is not None else request.cookies.get(cookie.name))
-
-
-def decide_request(privacy: Privacy, cookie_value: str | None = None) -> RequestPrivacy:
-    """Consent for this request: the ledger (signed in) and the cookie, minus Sec-GPC.
-
-    ``cookie_value`` stands for a consent cookie being set by this very request.
-    """
-    state = privacy._state()
-    decider = state.capture.decider if state.capture is not None else Decider(privacy, state)
-    return decider.decide(cookie_value)
-
-
-_NONE_GRANTED: frozenset[str] = frozenset()
-
-
-class Decider:
-    """``decide_request`` for one app, with what only changes with the policy kept:
-    the retention period and zone, and per set of granted purposes the active
-    purposes, the allowed items and the field names they do not allow."""
-
-    _MAX_CACHED = 256  # sets of granted purposes (at most 2**consent purposes)
-
-    def __init__(self, privacy: Privacy, state: _AppState) -> None:
-        self.privacy = privacy
-        self.state = state
-        self._lock = threading.Lock()
-        self._key: tuple[Policy, str, dict[str, str]] | None = None
-        self._period: Period | None = None
-        self._tz: ZoneInfo | None = None
-        self._by_granted: dict[frozenset[str], tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]]]
-        self._by_granted = {}
-
-    def _load(self, policy: Policy, retention: str) -> None:
-        period = policy.retention_class(retention).period
-        tz = policy.tz
-        with self._lock:
-            self._period, self._tz = period, tz
-            self._by_granted = {}
-            self._key = (policy, retention, self.state.field_items)
-
-    def _derived(
-        self, policy: Policy, granted: frozenset[str]
-    ) -> tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]]:
-        from ..extension import privacy_items
-
-        state = self.state
-        active = granted | state.no_consent_purposes
-        allowed = privacy_items(policy, granted) | state.always_allowed_items
-        derived = (active, allowed, disallowed_fields(state.field_items, allowed), tuple(sorted(active)))
-        with self._lock:
-            if len(self._by_granted) >= self._MAX_CACHED:
-                self._by_granted.clear()
-            self._by_granted[granted] = derived
-        return derived
-
-    def decide(self, cookie_value: str | None = None) -> RequestPrivacy:
-        privacy = self.privacy
-        state = self.state
-        settings = state.settings
-        policy = settings.policy
-        retention = settings.capture_retention
-        key = self._key
-        if key is None or key[0] is not policy or key[1] != retention or key[2] is not state.field_items:
-            self._load(policy, retention)
-        period, tz = self._period, self._tz
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        ctx_g = g._get_current_object()
-        # req.headers.get("Sec-GPC"), without building a KeyError when it is absent
-        gpc = req.environ.get("HTTP_SEC_GPC", "").strip() == "1"
-        subject = privacy.current_subject()
-        cookie = state.consent_cookie
-        if cookie_value is None:
-            cookies = req.cookies
-            # not cookies.get(): a MultiDict builds a KeyError for a missing name
-            cookie_value = cookies[cookie.name] if cookie.name in cookies else None  # noqa: SIM401
-        grants = cookie.loads(cookie_value) if cookie_value else []
-        if subject is not None:
-            try:
-                grants = _latest(ledger_grants(state.databases.main, subject), grants)
-            except SQLAlchemyError:
-                # The ledger is unreachable: serve the request, assume no consent (fail closed).
-                log.warning("privacy ledger unreachable; treating the request as without consent")
-                grants = []
-        granted = in_force(policy, grants, gpc) if grants else _NONE_GRANTED
-        derived = self._by_granted.get(granted)
-        if derived is None:
-            derived = self._derived(policy, granted)
-        active, allowed, disallowed, ordered = derived
-        at: datetime | None = ctx_g.get("_privacy_at")
-        if at is None:
-            at = privacy.now()
-        decided = RequestPrivacy.make(
-            subject=subject,
-            granted=granted,
-            active_purposes=active,
-            allowed_items=allowed,
-            gpc=gpc,
-            retention=retention,
-            retention_until=None if period is None or tz is None else add_period(at, period, tz),
-            field_items=state.field_items,
-            disallowed_fields=disallowed,
-            sorted_purposes=ordered,
-        )
-        ctx_g._privacy_request = decided
-        return decided
-
-
 class Capture:
     """Hooks one app's requests; see the module docstring."""
 
-    def __init__(self, privacy: Privacy, app: Flask, state: _AppState) -> None:
-        self.privacy = privacy
-        self.state = state
-        self.decider = Decider(privacy, state)
-        self._decide = self.decider.decide
+    def __init__(self, services: Services, writer: AccessLogWriter, app: Flask) -> None:
+        self.services = services
+        self.writer = writer
+        self._decide = Decider(services).decide
+        self._event_ids = _EventIds()
         config = app.config
         self.excluded = tuple(config["PRIVACY_CAPTURE_EXCLUDE"]) + (
             (app.static_url_path.rstrip("/") + "/",) if app.static_url_path else ()
@@ -256,16 +129,17 @@ class Capture:
         self.trusted_proxies = int(config["PRIVACY_TRUSTED_PROXIES"])
         self.log_access = bool(config["PRIVACY_LOG_ACCESS"])
 
-    # -- hooks -----------------------------------------------------------------------
-    def excluded_path(self, path: str) -> bool:
-        return path.startswith(self.excluded) if self.excluded else False
+    def after_fork_in_child(self) -> None:
+        # A forked child must not count from its parent's start: fresh event ids.
+        self._event_ids.reseed()
 
+    # -- hooks -----------------------------------------------------------------------
     def before_request(self) -> None:
         if self.excluded and request._get_current_object().path.startswith(self.excluded):  # type: ignore[attr-defined]
             return
         ctx_g = g._get_current_object().__dict__  # what g's own __setattr__ writes to
         ctx_g["_privacy_started"] = time.perf_counter()
-        ctx_g["_privacy_at"] = self.privacy.now()
+        ctx_g["_privacy_at"] = self.services.now()
         ctx_g["_privacy_decide"] = self._decide  # lazily: the host's login may run after us
 
     def after_request(self, response: Response) -> Response:
@@ -275,7 +149,7 @@ class Capture:
             return response
         duration_ms = (time.perf_counter() - started) * 1000.0
         state: RequestPrivacy | None = ctx_g.get("_privacy_request")
-        subject = self.privacy.current_subject()
+        subject = self.services.current_subject()
         if state is None or state.subject != subject:
             state = self._decide()  # signed in or out during this request
         if subject is not None:
@@ -288,19 +162,19 @@ class Capture:
 
     def carry_cookie_into_ledger(self, subject: str, response: Response) -> None:
         """An anonymous visitor's cookie choices become the signed-in subject's ledger events."""
-        from_cookie = cookie_grants(self.privacy)
+        from_cookie = cookie_grants(self.services)
         if not from_cookie:
             return
-        privacy = self.privacy
-        ledger = {g.purpose: g for g in ledger_grants(privacy.databases.main, subject)}
+        services = self.services
+        ledger = {g.purpose: g for g in ledger_grants(services.databases.main, subject)}
         newer = {
             grant.purpose: grant.granted
             for grant in from_cookie
-            if _known_consent_purpose(privacy, grant)
+            if _known_consent_purpose(services, grant)
             and (grant.purpose not in ledger or ledger[grant.purpose].at < grant.at)
         }
-        record_consent(privacy.databases.main, privacy.policy, subject, newer, channel="cookie", now=privacy.now())
-        response.delete_cookie(privacy.consent_cookie.name, path="/")
+        record_consent(services.databases.main, services.policy, subject, newer, channel="cookie", now=services.now())
+        response.delete_cookie(services.consent_cookie.name, path="/")
 
     # -- the event -------------------------------------------------------------------
     def emit(self, state: RequestPrivacy, status: int, duration_ms: float) -> None:
@@ -311,8 +185,8 @@ class Capture:
         purposes = state.purposes_sorted()
         at: datetime | None = g._get_current_object().get("_privacy_at")
         row: dict[str, Any] = {
-            "event_id": new_event_id(),
-            "occurred_at": at if at is not None else self.privacy.now(),
+            "event_id": self._event_ids.next(),
+            "occurred_at": at if at is not None else self.services.now(),
             "retention": state.retention,
             "expires_at": state.retention_until,
             "subject": state.subject,
@@ -353,7 +227,7 @@ class Capture:
             row["cookies"] = fields["cookies"] = json.dumps(found, sort_keys=True) if found else None
         if self.log_access:
             access_logger.info("http.access", **fields)
-        self.state.writer.submit(row)
+        self.writer.submit(row)
 
     def path(self, req: Request | None = None) -> str:
         """The path without its query string, but for allow-listed parameters."""
@@ -365,19 +239,6 @@ class Capture:
         return f"{req.path}?{urlencode(kept)}" if kept else str(req.path)
 
 
-def _latest(*sources: list[Grant]) -> list[Grant]:
-    """Per purpose, the most recent decision among several sources."""
-    latest: dict[str, Grant] = {}
-    for grants in sources:
-        for grant in grants:
-            if grant.purpose not in latest or latest[grant.purpose].at < grant.at:
-                latest[grant.purpose] = grant
-    return list(latest.values())
-
-
-def _known_consent_purpose(privacy: Privacy, grant: Grant) -> bool:
-    try:
-        purpose = privacy.policy.purpose(grant.purpose)
-    except KeyError:
-        return False
-    return purpose.needs_consent and purpose.fingerprint == grant.fingerprint
+def _known_consent_purpose(services: Services, grant: Grant) -> bool:
+    purpose = services.policy.find_purpose(grant.purpose)
+    return purpose is not None and purpose.needs_consent and purpose.fingerprint == grant.fingerprint

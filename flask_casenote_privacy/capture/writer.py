@@ -89,6 +89,7 @@ class AccessLogWriter:
         self._wake_at = max(1, min(self.batch_size, self.queue_size))
         self._down_until = 0.0  # monotonic time before which the database is not retried
         self._spool_file = self.spool_dir / f"access-{self._pid}-{time.time_ns()}.jsonl"
+        self._closing = False
         self.stats = {"written": 0, "spooled": 0, "replayed": 0}
 
     def after_fork_in_child(self) -> None:
@@ -143,6 +144,22 @@ class AccessLogWriter:
                 self._done.wait(timeout=min(remaining or 0.5, 0.5))
         return True
 
+    def close(self, timeout: float | None = 30) -> bool:
+        """Flush, then stop the writer thread (a later ``submit`` starts a new one).
+        Returns False if the flush did not finish within ``timeout`` seconds."""
+        if os.getpid() != self._pid:
+            return True
+        done = self.flush(timeout)
+        with self._lock:
+            self._closing = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout)
+        with self._lock:
+            self._closing = False
+        return done
+
     def _start_thread(self) -> None:
         """Start the writer thread; the caller holds ``_lock``."""
         self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
@@ -152,6 +169,11 @@ class AccessLogWriter:
     def _run(self) -> None:
         queue = self._queue
         while True:
+            if not queue and self._closing:
+                with self._lock:
+                    if self._finished >= self._submitted and not queue:
+                        self._thread = None
+                        return
             if not queue:
                 wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
                 self._wake.clear()

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..errors import PolicyError
 from ..periods import Period, PeriodError, parse_period, zone
 from .model import (
     BASES,
@@ -43,16 +44,6 @@ UNTIL_WITHDRAWAL = "until withdrawal"
 _ID = ID_PATTERN
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class PolicyError(ValueError):
-    """A policy file is invalid; ``problems`` lists every problem found."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid policy {source} ({len(problems)} problem(s)):\n{lines}")
 
 
 def available_presets() -> list[str]:

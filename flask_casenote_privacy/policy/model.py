@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
+from ..errors import UnknownPolicyId
 from ..periods import Period, zone
 
 __all__ = [
@@ -188,20 +189,31 @@ class Policy:
     def tz(self) -> ZoneInfo:
         return zone(self.timezone)
 
+    # ``purpose(id)`` and friends raise UnknownPolicyId for an id the policy lacks;
+    # ``find_purpose(id)`` and friends answer None, for callers that expect strays.
     def item(self, item_id: str) -> Item:
-        return _find(self.items, item_id, "item")
+        return _get(self.items, item_id, "item")
 
     def purpose(self, purpose_id: str) -> Purpose:
-        return _find(self.purposes, purpose_id, "purpose")
+        return _get(self.purposes, purpose_id, "purpose")
 
     def retention_class(self, class_id: str) -> RetentionClass:
-        return _find(self.retention, class_id, "retention class")
+        return _get(self.retention, class_id, "retention class")
 
     def recipient(self, recipient_id: str) -> Recipient:
-        return _find(self.recipients, recipient_id, "recipient")
+        return _get(self.recipients, recipient_id, "recipient")
 
     def refusal_ground(self, ground_id: str) -> RefusalGround:
-        return _find(self.refusal_grounds, ground_id, "refusal ground")
+        return _get(self.refusal_grounds, ground_id, "refusal ground")
+
+    def find_purpose(self, purpose_id: str) -> Purpose | None:
+        return _find(self.purposes, purpose_id)
+
+    def find_retention_class(self, class_id: str) -> RetentionClass | None:
+        return _find(self.retention, class_id)
+
+    def find_recipient(self, recipient_id: str) -> Recipient | None:
+        return _find(self.recipients, recipient_id)
 
     @property
     def consent_purposes(self) -> tuple[Purpose, ...]:
@@ -224,11 +236,18 @@ class Policy:
 E = TypeVar("E", Item, Purpose, RetentionClass, Recipient, RefusalGround)
 
 
-def _find(entries: tuple[E, ...], entry_id: str, what: str) -> E:
+def _find(entries: tuple[E, ...], entry_id: str) -> E | None:
     for entry in entries:
         if entry.id == entry_id:
             return entry
-    raise KeyError(f"the policy has no {what} {entry_id!r}")
+    return None
+
+
+def _get(entries: tuple[E, ...], entry_id: str, what: str) -> E:
+    found = _find(entries, entry_id)
+    if found is None:
+        raise UnknownPolicyId(what, entry_id)
+    return found
 
 
 def _text(value: Text | None) -> dict[str, str] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +19,11 @@ from sqlalchemy import func, insert, select
 from ..sources import DataSource, SourceRecord
 from ..storage.archive_tables import archived_records
 from ..storage.crypto import decrypt, encrypt, get_key, get_or_create_key, subject_ref
-from ..storage.engines import UTCDateTime
+from ..storage.engines import as_utc
 from ..storage.tables import access_log
 
 if TYPE_CHECKING:
-    from ..extension import Privacy
+    from ..services import Services
 
 __all__ = ["archive_subject", "archived_summary", "read_archive", "retained_summary"]
 
@@ -31,7 +32,7 @@ def _associated(source: str, key: str, retention: str) -> bytes:
     return f"{source}\x1f{key}\x1f{retention}".encode()
 
 
-def archive_subject(privacy: Privacy, subject: str, sources: dict[str, DataSource], request_id: str | None) -> int:
+def archive_subject(services: Services, subject: str, sources: Mapping[str, DataSource], request_id: str | None) -> int:
     """Copy ``subject``'s records under a retention class into the archive; return
     how many were added (0 on a re-run). Commits before returning."""
     kept = {name: src for name, src in sources.items() if src.retention is not None}
@@ -40,12 +41,12 @@ def archive_subject(privacy: Privacy, subject: str, sources: dict[str, DataSourc
     ]
     if not records:
         return 0
-    now = privacy.now()
-    dbs = privacy.databases
-    ref = subject_ref(privacy.hash_key, subject)
+    now = services.now()
+    dbs = services.databases
+    ref = subject_ref(services.hash_key, subject)
     with dbs.main.begin() as conn:
         key = get_or_create_key(conn, subject, now, ref)
-    policy = privacy.policy
+    policy = services.policy
     with dbs.archive.begin() as conn:
         existing = {
             (row[0], row[1])
@@ -61,7 +62,7 @@ def archive_subject(privacy: Privacy, subject: str, sources: dict[str, DataSourc
                 continue
             retention = policy.retention_class(str(src.retention))
             occurred = record.occurred_at or now
-            expires = privacy.expires_at(retention.id, occurred)
+            expires = services.expires_at(retention.id, occurred)
             assert expires is not None  # checked at registration: archived classes have a period
             payload = json.dumps(record.data, ensure_ascii=False, sort_keys=True).encode()
             nonce, ciphertext = _encrypt(key, name, record.key, retention.id, payload)
@@ -89,12 +90,12 @@ def _encrypt(key: bytes, source: str, record_key: str, retention: str, payload: 
     return encrypt(key, payload, _associated(source, record_key, retention))
 
 
-def read_archive(privacy: Privacy, subject: str) -> list[dict[str, Any]]:
+def read_archive(services: Services, subject: str) -> list[dict[str, Any]]:
     """The subject's archived records, decrypted (for an access request)."""
-    ref = subject_ref(privacy.hash_key, subject)
-    with privacy.databases.main.connect() as conn:
+    ref = subject_ref(services.hash_key, subject)
+    with services.databases.main.connect() as conn:
         key = get_key(conn, subject)
-    with privacy.databases.archive.connect() as conn:
+    with services.databases.archive.connect() as conn:
         rows = (
             conn.execute(
                 select(archived_records).where(archived_records.c.subject_ref == ref).order_by(archived_records.c.id)
@@ -118,22 +119,22 @@ def read_archive(privacy: Privacy, subject: str) -> list[dict[str, Any]]:
                 "source": row["source"],
                 "retention": row["retention"],
                 "statute": row["statute"],
-                "occurred_at": _local(privacy, row["occurred_at"]),
-                "until": _local(privacy, row["expires_at"]),
+                "occurred_at": _local(services, row["occurred_at"]),
+                "until": _local(services, row["expires_at"]),
                 "data": data,
             }
         )
     return out
 
 
-def _local(privacy: Privacy, instant: datetime) -> str:
-    return instant.astimezone(privacy.policy.tz).isoformat()
+def _local(services: Services, instant: datetime) -> str:
+    return instant.astimezone(services.policy.tz).isoformat()
 
 
-def archived_summary(privacy: Privacy, subject: str) -> list[dict[str, Any]]:
+def archived_summary(services: Services, subject: str) -> list[dict[str, Any]]:
     """Per retention class: how many of the subject's records are archived, until when."""
-    ref = subject_ref(privacy.hash_key, subject)
-    with privacy.databases.archive.connect() as conn:
+    ref = subject_ref(services.hash_key, subject)
+    with services.databases.archive.connect() as conn:
         rows = conn.execute(
             select(
                 archived_records.c.retention,
@@ -143,38 +144,34 @@ def archived_summary(privacy: Privacy, subject: str) -> list[dict[str, Any]]:
             .where(archived_records.c.subject_ref == ref)
             .group_by(archived_records.c.retention)
         ).all()
-    return [_summary(privacy, r[0], r[1], r[2]) for r in rows]
+    return [_summary(services, r[0], r[1], r[2]) for r in rows]
 
 
-def retained_summary(privacy: Privacy, subject: str) -> list[dict[str, Any]]:
+def retained_summary(services: Services, subject: str) -> list[dict[str, Any]]:
     """What is still kept about a subject after a withdrawal, and why: archived
     records and the legal access log, each with its class, statute and end."""
-    summary = archived_summary(privacy, subject)
-    with privacy.databases.main.connect() as conn:
+    summary = archived_summary(services, subject)
+    with services.databases.main.connect() as conn:
         logs = conn.execute(
             select(access_log.c.retention, func.count().label("count"), func.max(access_log.c.expires_at))
             .where(access_log.c.subject == subject)
             .group_by(access_log.c.retention)
         ).all()
-    summary += [_summary(privacy, r[0], r[1], r[2]) for r in logs]
+    summary += [_summary(services, r[0], r[1], r[2]) for r in logs]
     by_class: dict[str, dict[str, Any]] = defaultdict(dict)
     for entry in summary:
         by_class[entry["retention"]] = entry
-    order = [r.id for r in privacy.policy.retention]
+    order = [r.id for r in services.policy.retention]
     return sorted(by_class.values(), key=lambda e: order.index(e["retention"]) if e["retention"] in order else 99)
 
 
-def _summary(privacy: Privacy, retention: str, count: int, until: Any) -> dict[str, Any]:
-    if isinstance(until, str):  # SQLite returns MAX() of a TypeDecorator column as text
-        until = UTCDateTime().process_result_value(datetime.fromisoformat(until), None)
-    try:
-        cls = privacy.policy.retention_class(retention)
-        statute, label = cls.statute.to_dict(), cls.label.to_dict()
-    except KeyError:
-        statute, label = {}, {}
+def _summary(services: Services, retention: str, count: int, until: Any) -> dict[str, Any]:
+    until = as_utc(until)
+    cls = services.policy.find_retention_class(retention)
+    statute, label = (cls.statute.to_dict(), cls.label.to_dict()) if cls else ({}, {})
     return {
         "retention": retention,
-        "until": _local(privacy, until) if until is not None else None,
+        "until": _local(services, until) if until is not None else None,
         "count": int(count),
         "statute": statute,
         "label": label,

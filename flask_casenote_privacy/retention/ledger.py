@@ -1,26 +1,23 @@
-"""The destruction ledger (파기 기록) and what a purge reports: per retention class,
-how many records were destroyed, how many are kept, the next expiry. The ledger
-holds no personal data; each database keeps its own rows, written in the same
-transaction as the deletions they count.
+"""The destruction ledger (파기 기록): what was destroyed, when, under which law, by
+which method and run. It holds no personal data; each database keeps its own
+rows, written in the same transaction as the deletions they count.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
-from ..storage.engines import UTCDateTime
-from ..storage.tables import access_log, destructions, operator_access, provisions, subject_keys, token_uses
+from ..storage.tables import destructions
+from .report import PurgeReport
 
 if TYPE_CHECKING:
-    from ..extension import Privacy
+    from ..services import Services
 
-__all__ = ["INTERNAL_CLASSES", "ClassReport", "PurgeReport", "destruction_history", "scrub_engine", "write_ledger"]
+__all__ = ["INTERNAL_CLASSES", "destruction_history", "method_of", "statute_of", "write_ledger"]
 
 # Classes the extension keeps on its own behalf (not in the policy file).
 INTERNAL_CLASSES = {
@@ -30,58 +27,11 @@ INTERNAL_CLASSES = {
 }
 
 
-@dataclass
-class ClassReport:
-    retention: str
-    statute: str
-    destroyed: int = 0
-    kept: int = 0
-    next_expiry: datetime | None = None
-    targets: set[str] = field(default_factory=set)
-
-
-@dataclass
-class PurgeReport:
-    run_id: str
-    now: datetime
-    dry_run: bool
-    classes: dict[str, ClassReport] = field(default_factory=dict)
-
-    def cls(self, retention: str, statute: str) -> ClassReport:
-        if retention not in self.classes:
-            self.classes[retention] = ClassReport(retention, statute)
-        return self.classes[retention]
-
-    @property
-    def destroyed(self) -> int:
-        return sum(c.destroyed for c in self.classes.values())
-
-    def to_dict(self, tz: Any) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "now": self.now.astimezone(tz).isoformat(),
-            "dry_run": self.dry_run,
-            "destroyed": self.destroyed,
-            "classes": [
-                {
-                    "retention": c.retention,
-                    "statute": c.statute,
-                    "destroyed": c.destroyed,
-                    "kept": c.kept,
-                    "next_expiry": c.next_expiry.astimezone(tz).isoformat() if c.next_expiry else None,
-                    "targets": sorted(c.targets),
-                }
-                for c in self.classes.values()
-            ],
-        }
-
-
-def statute_of(privacy: Privacy, retention: str) -> str:
+def statute_of(services: Services, retention: str) -> str:
     if retention in INTERNAL_CLASSES:
         return INTERNAL_CLASSES[retention]
-    try:
-        cls = privacy.policy.retention_class(retention)
-    except KeyError:
+    cls = services.policy.find_retention_class(retention)
+    if cls is None:
         return "unknown class (not in the current policy)"
     article = f" ({cls.article.get('ko')})" if cls.article else ""
     return f"{cls.statute.get('ko')}{article}"
@@ -100,7 +50,7 @@ def method_of(engine: Engine, extra: str = "") -> str:
 
 def write_ledger(
     conn: Connection,
-    privacy: Privacy,
+    services: Services,
     report: PurgeReport,
     retention: str,
     target: str,
@@ -109,7 +59,7 @@ def write_ledger(
     executor: str,
 ) -> None:
     """Add ``count`` to this run's ledger row for (class, target) — same transaction as the delete."""
-    table = destructions if conn.engine is privacy.databases.main else archive_db.destructions
+    table = destructions if conn.engine is services.databases.main else archive_db.destructions
     changed = conn.execute(
         update(table)
         .where(table.c.run_id == report.run_id, table.c.retention == retention, table.c.target == target)
@@ -119,10 +69,10 @@ def write_ledger(
         conn.execute(
             insert(table).values(
                 run_id=report.run_id,
-                ran_at=privacy.now(),
+                ran_at=services.now(),
                 purge_now=report.now,
                 retention=retention,
-                statute=statute_of(privacy, retention),
+                statute=statute_of(services, retention),
                 target=target,
                 count=count,
                 method=method,
@@ -131,48 +81,13 @@ def write_ledger(
         )
 
 
-def as_utc(value: Any) -> datetime | None:
-    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
-        return value
-    if isinstance(value, str):  # SQLite hands MIN() of a TypeDecorator column back as text
-        value = datetime.fromisoformat(value)
-    return UTCDateTime().process_result_value(value, None)
-
-
-def scrub_all(privacy: Privacy, vacuum: bool) -> None:
-    for engine, tables in (
-        (privacy.databases.main, [access_log, provisions, operator_access, token_uses, subject_keys]),
-        (privacy.databases.archive, [archive_db.archived_records]),
-    ):
-        scrub_engine(engine, [t.name for t in tables], vacuum=vacuum)
-
-
-def scrub_engine(engine: Engine, tables: list[str], *, vacuum: bool = False) -> None:
-    """After deletes: SQLite moves the WAL into the (secure-deleted) file and truncates
-    it; PostgreSQL/MariaDB reclaim dead rows only when asked (``vacuum``)."""
-    name = engine.dialect.name
-    if name == "sqlite":
-        with engine.connect() as conn:
-            if vacuum:
-                conn.exec_driver_sql("VACUUM")
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    elif vacuum and name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in tables:
-                conn.execute(text(f'VACUUM (ANALYZE) "{table}"'))
-    elif vacuum:
-        with engine.connect() as conn:
-            for table in tables:
-                conn.exec_driver_sql(f"OPTIMIZE TABLE `{table}`")
-
-
-def destruction_history(privacy: Privacy) -> list[dict[str, Any]]:
+def destruction_history(services: Services) -> list[dict[str, Any]]:
     """Every ledger row of both databases, oldest first."""
-    tz = privacy.policy.tz
+    tz = services.policy.tz
     rows: list[dict[str, Any]] = []
     for database, engine, table in (
-        ("main", privacy.databases.main, destructions),
-        ("archive", privacy.databases.archive, archive_db.destructions),
+        ("main", services.databases.main, destructions),
+        ("archive", services.databases.archive, archive_db.destructions),
     ):
         with engine.connect() as conn:
             for r in conn.execute(select(table).order_by(table.c.id)).mappings():

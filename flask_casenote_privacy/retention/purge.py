@@ -20,23 +20,17 @@ from sqlalchemy import Engine, Table, delete, func, literal_column, select
 from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
+from ..storage.engines import as_utc
 from ..storage.tables import access_log, operator_access, provisions, token_uses
-from .ledger import (
-    INTERNAL_CLASSES,
-    PurgeReport,
-    as_utc,
-    destruction_history,
-    method_of,
-    scrub_all,
-    statute_of,
-    write_ledger,
-)
+from .ledger import INTERNAL_CLASSES, method_of, statute_of, write_ledger
+from .report import PurgeReport
+from .scrub import scrub_all
 from .tombstones import reapply_tombstones, shred_keys
 
 if TYPE_CHECKING:
-    from ..extension import Privacy
+    from ..services import Services
 
-__all__ = ["INTERNAL_CLASSES", "PurgeReport", "destruction_history", "known_classes", "purge"]
+__all__ = ["known_classes", "purge"]
 
 
 @dataclass(frozen=True)
@@ -64,12 +58,12 @@ TARGETS = (
 )
 
 
-def known_classes(privacy: Privacy) -> list[str]:
-    return [r.id for r in privacy.policy.retention if r.period is not None] + list(INTERNAL_CLASSES)
+def known_classes(services: Services) -> list[str]:
+    return [r.id for r in services.policy.retention if r.period is not None] + list(INTERNAL_CLASSES)
 
 
 def purge(
-    privacy: Privacy,
+    services: Services,
     *,
     now: datetime | None = None,
     dry_run: bool = False,
@@ -79,24 +73,24 @@ def purge(
     vacuum: bool = False,
 ) -> PurgeReport:
     """Destroy what is past its retention at ``now`` (default: the clock)."""
-    now = now or privacy.now()
+    now = now or services.now()
     wanted = set(classes) if classes else None
     report = PurgeReport(run_id=uuid.uuid4().hex, now=now, dry_run=dry_run)
-    for retention in known_classes(privacy):  # every class gets a line, even with nothing to do
+    for retention in known_classes(services):  # every class gets a line, even with nothing to do
         if wanted is None or retention in wanted:
-            report.cls(retention, statute_of(privacy, retention))
-    privacy.flush(timeout=60)
+            report.cls(retention, statute_of(services, retention))
+    services.flush(timeout=60)
     if not dry_run:
-        reapply_tombstones(privacy, report, executor, wanted)
+        reapply_tombstones(services, report, executor, wanted)
     for target in TARGETS:
-        engine = privacy.databases.main if target.database == "main" else privacy.databases.archive
+        engine = services.databases.main if target.database == "main" else services.databases.archive
         if not dry_run:
-            _destroy_expired(privacy, engine, target, now, wanted, report, batch_size, executor)
-        _tally(privacy, engine, target, now, wanted, report, expired=dry_run)
+            _destroy_expired(services, engine, target, now, wanted, report, batch_size, executor)
+        _tally(services, engine, target, now, wanted, report, expired=dry_run)
     if wanted is None or "subject_key" in wanted:
-        shred_keys(privacy, report, now, executor, dry_run, wanted)
+        shred_keys(services, report, now, executor, dry_run, wanted)
     if not dry_run and report.destroyed:
-        scrub_all(privacy, vacuum)
+        scrub_all(services, vacuum)
     return report
 
 
@@ -157,7 +151,7 @@ def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: s
 
 
 def _destroy_expired(
-    privacy: Privacy,
+    services: Services,
     engine: Engine,
     target: _Target,
     now: datetime,
@@ -170,7 +164,7 @@ def _destroy_expired(
         found = _expired_classes(conn, target, now, wanted)
     method = method_of(engine)
     for retention in found:
-        entry = report.cls(retention, statute_of(privacy, retention))
+        entry = report.cls(retention, statute_of(services, retention))
         entry.targets.add(target.name)
         size = batch_size
         while True:
@@ -179,7 +173,7 @@ def _destroy_expired(
             with engine.begin() as conn:
                 count = _batch_delete(conn, target, now, retention, size)
                 if count:
-                    write_ledger(conn, privacy, report, retention, target.name, count, method, executor)
+                    write_ledger(conn, services, report, retention, target.name, count, method, executor)
             entry.destroyed += count
             # Stop only on an empty batch: a short one may just mean a concurrent
             # purge took some of these rows, while more remain.
@@ -193,7 +187,7 @@ def _destroy_expired(
 
 
 def _tally(
-    privacy: Privacy,
+    services: Services,
     engine: Engine,
     target: _Target,
     now: datetime,
@@ -210,7 +204,7 @@ def _tally(
             if wanted is not None and retention not in wanted:
                 continue
             where = _class_where(target, retention)
-            entry = report.cls(retention, statute_of(privacy, retention))
+            entry = report.cls(retention, statute_of(services, retention))
             if expired:
                 gone = conn.execute(
                     select(func.count()).select_from(t).where(*where, t.c.expires_at <= now)

@@ -17,16 +17,17 @@ from ..sources import SourceRecord
 from ..storage import archive_tables as archive_db
 from ..storage.crypto import subject_ref
 from ..storage.tables import requests, subject_keys, tombstones
-from .ledger import INTERNAL_CLASSES, PurgeReport, statute_of, write_ledger
+from .ledger import INTERNAL_CLASSES, statute_of, write_ledger
+from .report import PurgeReport
 
 if TYPE_CHECKING:
-    from ..extension import Privacy
+    from ..services import Services
 
 __all__ = ["add_subject_tombstone", "reapply_tombstones", "record_digest", "shred_keys"]
 
 
 def shred_keys(
-    privacy: Privacy,
+    services: Services,
     report: PurgeReport,
     now: datetime,
     executor: str,
@@ -37,8 +38,8 @@ def shred_keys(
 
     A dry run destroyed no archived record, so it counts as gone those the real
     run would have destroyed (past ``now``, in a ``wanted`` class): same figures."""
-    dbs = privacy.databases
-    hash_key = privacy.hash_key
+    dbs = services.databases
+    hash_key = services.hash_key
     with dbs.main.connect() as conn:
         stored = conn.execute(select(subject_keys.c.subject, subject_keys.c.ref)).all()
         keys = [row[0] for row in stored]
@@ -85,8 +86,8 @@ def shred_keys(
         with dbs.main.begin() as conn:
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(chunk))).rowcount or 0
             if count:  # else a concurrent purge deleted them, and wrote their tombstones
-                _add_tombstones(conn, [refs[s] for s in chunk], "key", privacy.now())
-                write_ledger(conn, privacy, report, "subject_key", "subject_keys", count, method, executor)
+                _add_tombstones(conn, [refs[s] for s in chunk], "key", services.now())
+                write_ledger(conn, services, report, "subject_key", "subject_keys", count, method, executor)
         entry.destroyed += count
 
 
@@ -117,22 +118,24 @@ def record_digest(hash_key: bytes, source: str, record: SourceRecord) -> str:
     return subject_ref(hash_key, f"{source}\x1f{record.key}\x1f{content}")
 
 
-def add_subject_tombstone(privacy: Privacy, subject: str, records: dict[str, list[SourceRecord]] | None = None) -> None:
+def add_subject_tombstone(
+    services: Services, subject: str, records: dict[str, list[SourceRecord]] | None = None
+) -> None:
     """Remember (as keyed hashes) that a member's data was destroyed: the subject, and
     each of their host records, so that only restored copies are ever erased again."""
-    now = privacy.now()
-    digests = [record_digest(privacy.hash_key, name, r) for name, rs in (records or {}).items() for r in rs]
-    with privacy.databases.main.begin() as conn:
-        _add_tombstones(conn, [subject_ref(privacy.hash_key, subject)], "subject", now)
+    now = services.now()
+    digests = [record_digest(services.hash_key, name, r) for name, rs in (records or {}).items() for r in rs]
+    with services.databases.main.begin() as conn:
+        _add_tombstones(conn, [subject_ref(services.hash_key, subject)], "subject", now)
         for start in range(0, len(digests), 500):
             _add_tombstones(conn, digests[start : start + 500], "record", now)
 
 
-def reapply_tombstones(privacy: Privacy, report: PurgeReport, executor: str, wanted: set[str] | None) -> None:
+def reapply_tombstones(services: Services, report: PurgeReport, executor: str, wanted: set[str] | None) -> None:
     """A restored backup must not resurrect what was destroyed: keys, their archived
     ciphertext, and withdrawn members' rows in the host's sources."""
-    dbs = privacy.databases
-    hash_key = privacy.hash_key
+    dbs = services.databases
+    hash_key = services.hash_key
     with dbs.main.connect() as conn:
         dead = {row[0]: _kinds(row[1]) for row in conn.execute(select(tombstones.c.ref, tombstones.c.kind))}
         keys = conn.execute(select(subject_keys.c.subject)).scalars().all()
@@ -146,7 +149,7 @@ def reapply_tombstones(privacy: Privacy, report: PurgeReport, executor: str, wan
         with dbs.main.begin() as conn:
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(revived))).rowcount or 0
             if count:
-                write_ledger(conn, privacy, report, "subject_key", "subject_keys", count, method, executor)
+                write_ledger(conn, services, report, "subject_key", "subject_keys", count, method, executor)
         report.cls("subject_key", INTERNAL_CLASSES["subject_key"]).destroyed += count
     key_refs = [ref for ref, kinds in dead.items() if "key" in kinds]
     records = archive_db.archived_records
@@ -168,16 +171,16 @@ def reapply_tombstones(privacy: Privacy, report: PurgeReport, executor: str, wan
                     or 0
                 )
                 if count:
-                    write_ledger(conn, privacy, report, retention, "archived_records", count, method, executor)
-                    report.cls(retention, statute_of(privacy, retention)).destroyed += count
+                    write_ledger(conn, services, report, retention, "archived_records", count, method, executor)
+                    report.cls(retention, statute_of(services, retention)).destroyed += count
     subject_refs = {ref for ref, kinds in dead.items() if "subject" in kinds}
     record_refs = {ref for ref, kinds in dead.items() if "record" in kinds}
     if subject_refs:
-        _reapply_withdrawals(privacy, report, executor, wanted, subject_refs, record_refs, method)
+        _reapply_withdrawals(services, report, executor, wanted, subject_refs, record_refs, method)
 
 
 def _reapply_withdrawals(
-    privacy: Privacy,
+    services: Services,
     report: PurgeReport,
     executor: str,
     wanted: set[str] | None,
@@ -190,8 +193,8 @@ def _reapply_withdrawals(
     are archived first (idempotent: normally they are there already)."""
     from .archiving import archive_subject
 
-    hash_key = privacy.hash_key
-    sources = privacy.sources
+    hash_key = services.hash_key
+    sources = services.sources
     revived: dict[str, None] = {}
     for source in sources.values():
         subjects = getattr(source, "subjects", None)
@@ -204,13 +207,13 @@ def _reapply_withdrawals(
         current = [(name, record) for name, source in sources.items() for record in source.export(subject)]
         if not current or not all(record_digest(hash_key, name, record) in record_refs for name, record in current):
             continue
-        archive_subject(privacy, subject, sources, None)
+        archive_subject(services, subject, sources, None)
         for name, source in reversed(list(sources.items())):  # dependants first, as a withdrawal does
             retention = source.retention or "membership"
             if wanted is not None and retention not in wanted:
                 continue
             count = source.erase(subject)
             if count:
-                with privacy.databases.main.begin() as conn:
-                    write_ledger(conn, privacy, report, retention, f"host:{name}"[:64], count, method, executor)
-                report.cls(retention, statute_of(privacy, retention)).destroyed += count
+                with services.databases.main.begin() as conn:
+                    write_ledger(conn, services, report, retention, f"host:{name}"[:64], count, method, executor)
+                report.cls(retention, statute_of(services, retention)).destroyed += count

@@ -10,21 +10,21 @@ from ..consent import consent_history
 from ..retention.archiving import archived_summary, read_archive
 from ..sources import json_safe
 from ..storage.tables import access_log
-from .audit import provision_history
+from .provisions import provision_history
 from .requests import list_requests
 
 if TYPE_CHECKING:
-    from ..extension import Privacy
+    from ..services import Services
 
 __all__ = ["export_subject"]
 
 
-def export_subject(privacy: Privacy, subject: str) -> dict[str, Any]:
+def export_subject(services: Services, subject: str) -> dict[str, Any]:
     """Registered sources, consent history, access-log entries, provisions, requests,
     and what is archived (class, statute, until) — with the archived data itself."""
-    tz = privacy.policy.tz
-    privacy.flush(timeout=30)  # events still on their way to the database are held too
-    with privacy.databases.main.connect() as conn:
+    tz = services.policy.tz
+    services.flush(timeout=30)  # events still on their way to the database are held too
+    with services.databases.main.connect() as conn:
         logs = (
             conn.execute(select(access_log).where(access_log.c.subject == subject).order_by(access_log.c.id))
             .mappings()
@@ -40,20 +40,20 @@ def export_subject(privacy: Privacy, subject: str) -> dict[str, Any]:
     ]
     return {
         "subject": subject,
-        "generated_at": privacy.now().astimezone(tz).isoformat(),
-        "policy_version": privacy.policy.version,
+        "generated_at": services.now().astimezone(tz).isoformat(),
+        "policy_version": services.policy.version,
         "sources": {
             name: {
                 "items": dict(source.items),
                 "retention": source.retention,
                 "records": [record.data for record in source.export(subject)],
             }
-            for name, source in privacy.sources.items()
+            for name, source in services.sources.items()
         },
-        "consent_history": consent_history(privacy.databases.main, subject),
+        "consent_history": consent_history(services.databases.main, subject),
         "access_log": access,
-        "provisions": provision_history(privacy, subject),
-        "archived": archived_summary(privacy, subject),
-        "archived_records": read_archive(privacy, subject),
-        "requests": list_requests(privacy, subject),
+        "provisions": provision_history(services, subject),
+        "archived": archived_summary(services, subject),
+        "archived_records": read_archive(services, subject),
+        "requests": list_requests(services, subject),
     }

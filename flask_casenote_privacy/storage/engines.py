@@ -14,7 +14,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Databases", "UTCDateTime", "make_engine"]
+__all__ = ["Databases", "UTCDateTime", "as_utc", "checkpoint_wal", "make_engine"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -79,3 +79,19 @@ class Databases:
     def dispose(self) -> None:
         self.main.dispose()
         self.archive.dispose()
+
+
+def as_utc(value: Any) -> datetime | None:
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    if isinstance(value, str):  # SQLite hands MIN() of a TypeDecorator column back as text
+        value = datetime.fromisoformat(value)
+    return UTCDateTime().process_result_value(value, None)
+
+
+def checkpoint_wal(engine: Engine) -> None:
+    """Fold SQLite's write-ahead log into the (secure-deleted) database file and
+    truncate it, so deleted values are not left in the ``-wal`` file."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

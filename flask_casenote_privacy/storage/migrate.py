@@ -7,6 +7,7 @@ extension's migrations never mix with the host's own Alembic history.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from alembic import command
 from alembic.config import Config
@@ -14,7 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-__all__ = ["VERSION_TABLE", "UpgradeResult", "current_revision", "head_revision", "upgrade_database"]
+from ..policy.model import Policy
+from .engines import Databases
+from .tables import record_policy_version
+
+__all__ = ["VERSION_TABLE", "UpgradeResult", "current_revision", "head_revision", "upgrade_all", "upgrade_database"]
 
 VERSION_TABLE = "privacy_alembic_version"
 SCRIPT_LOCATIONS = {
@@ -57,3 +62,11 @@ def upgrade_database(engine: Engine, which: str) -> UpgradeResult:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     return UpgradeResult(which, before, current_revision(engine))
+
+
+def upgrade_all(databases: Databases, policy: Policy, now: datetime) -> list[UpgradeResult]:
+    """Upgrade the main and the archive database, then record the policy text in force."""
+    results = [upgrade_database(databases.main, "main"), upgrade_database(databases.archive, "archive")]
+    with databases.main.begin() as conn:
+        record_policy_version(conn, policy, now)
+    return results

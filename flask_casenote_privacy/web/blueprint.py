@@ -1,65 +1,43 @@
-"""The ``privacy`` blueprint: routes only; the logic lives in the modules they call."""
+"""The ``privacy`` blueprint: the policy page, the consent routes, and the rights and
+officer routes of the modules beside it. Parse and format only."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BuildError
 from wtforms.validators import ValidationError
 
-from ..capture.hooks import cookie_grants, decide_request
-from ..consent import record_consent, validate_choices
+from ..capture.decision import decide_request
+from ..consent import change_consent, validate_choices
 from ..errors import InvalidRequest
 from ..policy import i18n
 from ..policy.render import policy_context
+from ..services import Services
+from .http import maybe_url, register_error_handlers, safe_next, wants_json
 from .officer_views import add_officer_routes
 from .rights_views import add_rights_routes
 
-if TYPE_CHECKING:
-    from ..extension import Privacy
-
 __all__ = ["create_blueprint"]
 
-
-def _url(endpoint: str) -> str | None:
-    """The URL of an endpoint a later capability may not have registered."""
-    try:
-        return url_for(endpoint)
-    except BuildError:
-        return None
+TEMPLATES = str(Path(__file__).parent.parent / "templates")
 
 
-def _safe_next(target: str | None) -> str | None:
-    """A same-site path to go back to after a form (a consent banner), else None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
-def wants_json() -> bool:
-    if request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
-def create_blueprint(privacy: Privacy) -> Blueprint:
+def create_blueprint(services: Services) -> Blueprint:
     """Build the blueprint for one ``init_app`` call (never at import time)."""
-    bp = Blueprint("privacy", __name__, template_folder=str(Path(__file__).parent.parent / "templates"))
+    bp = Blueprint("privacy", __name__, template_folder=TEMPLATES)
 
     def language() -> str:
-        languages = privacy.policy.languages
+        languages = services.policy.languages
         lang = request.args.get("lang", languages[0])
         if lang not in languages:
             raise InvalidRequest(f"unknown language {lang!r}; this policy is available in: {', '.join(languages)}")
         return lang
 
     def check_csrf() -> None:
-        if not privacy.settings.csrf:
+        if not services.settings.csrf:
             return
         token = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
         try:
@@ -73,38 +51,40 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
     @bp.get("/policy")
     def policy_page() -> str:
         """The policy people read, rendered from the policy file."""
-        context = policy_context(privacy.policy, language())
-        return render_template("privacy/policy.html", consent_url=_url("privacy.consent"), **context)
+        context = policy_context(services.policy, language())
+        return render_template("privacy/policy.html", consent_url=maybe_url("privacy.consent"), **context)
 
     @bp.get("/policy.json")
     def policy_json() -> Response:
-        return jsonify(privacy.policy.to_dict())
+        return jsonify(services.policy.to_dict())
 
     @bp.route("/consent", methods=["GET", "POST"])
     def consent() -> Any:
         """Read or change the optional (consent-based) purposes."""
-        policy = privacy.policy
+        policy = services.policy
         if request.method == "POST":
             check_csrf()
-            choices = consent_choices(privacy)
-            subject = privacy.current_subject()
-            if subject is not None:
-                record_consent(privacy.databases.main, policy, subject, choices, channel="web", now=privacy.now())
-                cookie_value = None
-            else:
-                merged = {g.purpose: g.granted for g in cookie_grants(privacy)} | choices
-                cookie_value = privacy.consent_cookie.dumps(policy, merged)
-            state = decide_request(privacy, cookie_value)
+            choices = consent_choices(services)
+            cookie = services.consent_cookie
+            cookie_value = change_consent(
+                services.databases.main,
+                policy,
+                cookie,
+                services.current_subject(),
+                choices,
+                current_cookie=request.cookies.get(cookie.name),
+                now=services.now(),
+            )
+            state = decide_request(services, cookie_value)
             response: Response
             if wants_json():
                 response = jsonify(granted=sorted(state.granted), gpc=state.gpc)
             else:
-                target = _safe_next(request.form.get("next")) or url_for(
+                target = safe_next(request.form.get("next")) or url_for(
                     "privacy.consent", lang=request.args.get("lang"), saved=1
                 )
                 response = redirect(target, 303)  # type: ignore[assignment]
             if cookie_value is not None:
-                cookie = privacy.consent_cookie
                 response.set_cookie(
                     cookie.name,
                     cookie_value,
@@ -114,7 +94,7 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
                     secure=request.is_secure,
                 )
             return response
-        state = decide_request(privacy)
+        state = decide_request(services)
         purposes = [
             {
                 "id": p.id,
@@ -126,7 +106,7 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
             }
             for p in policy.consent_purposes
         ]
-        csrf_token = generate_csrf() if privacy.settings.csrf else None
+        csrf_token = generate_csrf() if services.settings.csrf else None
         if wants_json():
             return jsonify(
                 policy_version=policy.version,
@@ -147,24 +127,16 @@ def create_blueprint(privacy: Privacy) -> Blueprint:
             policy_url=url_for("privacy.policy_page", lang=lang),
         )
 
-    add_rights_routes(bp, privacy, check_csrf=check_csrf, wants_json=wants_json, language=language)
-    add_officer_routes(bp, privacy, check_csrf=check_csrf, wants_json=wants_json)
-
-    @bp.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Any:
-        """JSON clients get {"error", "message"}; browsers the usual error page."""
-        if wants_json() or request.path.endswith(".json"):
-            code = error.code or 500
-            name = (error.name or "error").lower().replace(" ", "_")
-            return jsonify(error=name, message=error.description), code
-        return error
+    add_rights_routes(bp, services, check_csrf=check_csrf, language=language)
+    add_officer_routes(bp, services, check_csrf=check_csrf)
+    register_error_handlers(bp)
 
     return bp
 
 
-def consent_choices(privacy: Privacy) -> dict[str, bool]:
+def consent_choices(services: Services) -> dict[str, bool]:
     """The choices of a consent POST (JSON or form); 400 listing every problem."""
-    policy = privacy.policy
+    policy = services.policy
     if request.is_json:
         body = request.get_json(silent=True)
         raw = body.get("purposes") if isinstance(body, dict) else None

@@ -1,72 +1,53 @@
 """The privacy officer's pages under ``/officer/``: requests due and overdue,
-intake of written/emailed requests, complete, refuse, export. Allowed only
-where ``@privacy.officer_loader`` says so; every view or export of a member's
-data writes an operator access record."""
+intake of written/emailed requests, complete, refuse, export. Open only where
+``@privacy.officer_loader`` says so. Parse and format only: the work, and the
+operator access record of every view or export, is in ``rights/desk.py``."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
-from werkzeug.exceptions import Forbidden
+from flask_wtf.csrf import generate_csrf
 
-from ..errors import request_fields
+from ..errors import NotAllowed
 from ..policy import i18n
-from ..rights.audit import operator_access_history, record_operator_access
-from ..rights.requests import (
-    CHANNELS,
-    KINDS,
-    complete_request,
-    get_request,
-    list_requests,
-    refuse_request,
-    register_request,
-)
-
-if TYPE_CHECKING:
-    from ..extension import Privacy
+from ..retention.ledger import destruction_history
+from ..rights import desk
+from ..rights.audit import operator_access_history
+from ..rights.requests import CHANNELS, KINDS
+from ..services import Services
+from .http import maybe_url, request_fields, wants_json
 
 __all__ = ["add_officer_routes"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class OfficerOnly(Forbidden):
-    def __init__(self) -> None:
-        super().__init__(description="the officer pages are open only to the privacy officer")
-
-
-def add_officer_routes(
-    bp: Blueprint, privacy: Privacy, *, check_csrf: Callable[[], None], wants_json: Callable[[], bool]
-) -> None:
+def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callable[[], None]) -> None:
     def officer_only(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not privacy.is_officer():
-                raise OfficerOnly()
+            if not services.is_officer():
+                raise NotAllowed("the officer pages are open only to the privacy officer")
             if request.method == "POST":
                 check_csrf()
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
 
-    def audit(task: str, subject: str | None) -> None:
-        record_operator_access(
-            privacy, operator=privacy.current_operator(), task=task, subject=subject, ip=request.remote_addr
-        )
+    def operator() -> desk.Operator:
+        return desk.Operator(services.current_operator(), request.remote_addr)
 
     def csrf() -> str | None:
-        from flask_wtf.csrf import generate_csrf
-
-        return str(generate_csrf()) if privacy.settings.csrf else None
+        return str(generate_csrf()) if services.settings.csrf else None
 
     @bp.get("/officer/")
     @officer_only
     def officer_index() -> Any:
-        requests_ = list_requests(privacy)
-        audit("list requests", None)
+        requests_ = desk.list_requests(services, operator())
         if wants_json():
             return jsonify(requests=requests_)
         return render_template(
@@ -75,11 +56,11 @@ def add_officer_routes(
             requests=requests_,
             kinds=KINDS,
             channels=CHANNELS,
-            purposes=privacy.policy.purposes,
+            purposes=services.policy.purposes,
             csrf_token=csrf(),
             ui=lambda key: i18n.ui(key, "ko"),
-            policy=privacy.policy,
-            history_url=_maybe_url("privacy.officer_destructions"),
+            policy=services.policy,
+            history_url=maybe_url("privacy.officer_destructions"),
         )
 
     @bp.post("/officer/requests")
@@ -92,16 +73,15 @@ def add_officer_routes(
             return value[0] if isinstance(value, list) and len(value) == 1 else value
 
         purposes = data.get("purposes") or data.get("purpose") or []
-        req = register_request(
-            privacy,
+        req = desk.register(
+            services,
+            operator(),
             subject=str(one("subject") or ""),
             kind=str(one("kind") or ""),
             channel=str(one("channel") or ""),
             scope=one("scope") or None,
             purposes=purposes if isinstance(purposes, list) else [str(purposes)],
-            registered_by=privacy.current_operator(),
         )
-        audit(f"register {req['kind']} request {req['id']}", req["subject"])
         if wants_json():
             return jsonify(req), 201
         return redirect(url_for("privacy.officer_request", request_id=req["id"]), 303)
@@ -109,8 +89,7 @@ def add_officer_routes(
     @bp.get("/officer/requests/<request_id>")
     @officer_only
     def officer_request(request_id: str) -> Any:
-        req = get_request(privacy, request_id)
-        audit(f"view request {request_id}", req["subject"])
+        req = desk.view_request(services, request_id, operator())
         if wants_json():
             return jsonify(req)
         return render_template(
@@ -119,14 +98,13 @@ def add_officer_routes(
             req=req,
             csrf_token=csrf(),
             ui=lambda key: i18n.ui(key, "ko"),
-            grounds=privacy.policy.refusal_grounds,
+            grounds=services.policy.refusal_grounds,
         )
 
     @bp.post("/officer/requests/<request_id>/complete")
     @officer_only
     def officer_complete(request_id: str) -> Any:
-        req = complete_request(privacy, request_id, privacy.current_operator())
-        audit(f"complete request {request_id}", req["subject"])
+        req = desk.complete(services, request_id, operator())
         if wants_json():
             return jsonify(req)
         return redirect(url_for("privacy.officer_request", request_id=request_id), 303)
@@ -135,14 +113,13 @@ def add_officer_routes(
     @officer_only
     def officer_refuse(request_id: str) -> Any:
         data = request_fields()
-        req = refuse_request(
-            privacy,
+        req = desk.refuse(
+            services,
             request_id,
+            operator(),
             ground=str(data.get("ground") or ""),
             reason=str(data.get("reason") or ""),
-            officer=privacy.current_operator(),
         )
-        audit(f"refuse request {request_id}", req["subject"])
         if wants_json():
             return jsonify(req)
         return redirect(url_for("privacy.officer_request", request_id=request_id), 303)
@@ -150,17 +127,13 @@ def add_officer_routes(
     @bp.get("/officer/subjects/<subject>/export")
     @officer_only
     def officer_export(subject: str) -> Any:
-        data = privacy.export(subject)
-        audit("export subject data", subject)
-        return jsonify(data)
+        return jsonify(desk.export(services, subject, operator()))
 
     @bp.get("/officer/destructions")
     @officer_only
     def officer_destructions() -> Any:
         """The destruction ledger (파기 기록): what was destroyed, when, under which law."""
-        from ..retention.ledger import destruction_history
-
-        rows = destruction_history(privacy)
+        rows = destruction_history(services)
         if wants_json():
             return jsonify(destructions=rows)
         return render_template("privacy/officer/destructions.html", lang="ko", rows=rows)
@@ -168,13 +141,4 @@ def add_officer_routes(
     @bp.get("/officer/access-records")
     @officer_only
     def officer_access_records() -> Any:
-        return jsonify(records=operator_access_history(privacy, request.args.get("subject")))
-
-
-def _maybe_url(endpoint: str) -> str | None:
-    from werkzeug.routing import BuildError
-
-    try:
-        return url_for(endpoint)
-    except BuildError:
-        return None
+        return jsonify(records=operator_access_history(services, request.args.get("subject")))

@@ -1,22 +1,20 @@
 """Routes of the data subject's rights: withdraw (signed in, or by emailed link),
-request status, export. Thin: the logic is in requests.py and exporting.py."""
+request status, export. Parse and format only: the work is in ``rights/``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
-from werkzeug.exceptions import Unauthorized
+from flask_wtf.csrf import generate_csrf
 
-from ..errors import InvalidRequest, request_fields
+from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
 from ..policy import i18n
-from ..rights.requests import get_request, register_request
-from ..signing import TokenError
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from ..extension import Privacy
+from ..rights.export import export_subject
+from ..rights.requests import get_request, mail_withdraw_link, register_request
+from ..services import Services
+from .http import request_fields, wants_json
 
 __all__ = ["add_rights_routes"]
 
@@ -34,26 +32,19 @@ _TOKEN_ERRORS = {
 }
 
 
-class SignInRequired(Unauthorized):
-    def __init__(self) -> None:
-        super().__init__(
-            description="sign in first; without an account session, ask for a withdrawal link "
-            "by email (POST /withdraw/email)"
-        )
-
-
 def add_rights_routes(
     bp: Blueprint,
-    privacy: Privacy,
+    services: Services,
     *,
     check_csrf: Callable[[], None],
-    wants_json: Callable[[], bool],
     language: Callable[[], str],
 ) -> None:
     def subject_or_401() -> str:
-        subject = privacy.current_subject()
+        subject = services.current_subject()
         if subject is None:
-            raise SignInRequired()
+            raise SignInRequired(
+                "sign in first; without an account session, ask for a withdrawal link by email (POST /withdraw/email)"
+            )
         return subject
 
     def render(template: str, **context: Any) -> str:
@@ -80,7 +71,9 @@ def add_rights_routes(
             raise InvalidRequest("purposes: expected a list of purpose ids")
         if not isinstance(scope, (str, type(None))):
             raise InvalidRequest('scope: expected "all"')
-        req = register_request(privacy, subject=subject, kind="withdraw", channel="web", scope=scope, purposes=purposes)
+        req = register_request(
+            services, subject=subject, kind="withdraw", channel="web", scope=scope, purposes=purposes
+        )
         return answer(req)
 
     @bp.post("/withdraw/email")
@@ -90,21 +83,9 @@ def add_rights_routes(
         email = request_fields().get("email")
         if not isinstance(email, str) or "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
             raise InvalidRequest("email: a valid email address is required")
-        subject = privacy.find_subject("email", email.strip())
-        if subject is not None:
-            token = privacy.withdraw_tokens.make(subject)
-            link = url_for("privacy.withdraw_confirm", token=token, _external=True)
-            from ..mail import render_notification
-
-            policy = privacy.policy
-            title, text = render_notification(
-                "withdraw_link",
-                link=link,
-                hours=privacy.settings.token_max_age // 3600,
-                controller_ko=policy.controller.name.get("ko"),
-                controller_en=policy.controller.name.get("en"),
-            )
-            privacy.mailer.send_later(email.strip(), title, text, kind="withdraw_link")
+        mail_withdraw_link(
+            services, email.strip(), lambda token: url_for("privacy.withdraw_confirm", token=token, _external=True)
+        )
         lang = language()
         if wants_json():
             return jsonify(status="accepted", message=_EMAIL_SENT[lang]), 202
@@ -112,8 +93,8 @@ def add_rights_routes(
 
     def read_link(token: str) -> Any:
         try:
-            link = privacy.withdraw_tokens.read(token)
-            privacy.withdraw_tokens.check_unused(privacy.databases.main, link)
+            link = services.withdraw_tokens.read(token)
+            services.withdraw_tokens.check_unused(services.databases.main, link)
         except TokenError as exc:
             return None, exc.reason
         return link, None
@@ -132,20 +113,18 @@ def add_rights_routes(
         if problem:
             return token_error(problem)
         if request.method == "GET":
-            from flask_wtf.csrf import generate_csrf
-
             return render(
                 "privacy/withdraw_confirm.html",
                 token=token,
-                csrf_token=generate_csrf() if privacy.settings.csrf else None,
-                retention=privacy.policy.retention,
+                csrf_token=generate_csrf() if services.settings.csrf else None,
+                retention=services.policy.retention,
             )
         check_csrf()
         try:
-            privacy.withdraw_tokens.use(privacy.databases.main, link, privacy.now())
+            services.withdraw_tokens.use(services.databases.main, link, services.now())
         except TokenError as exc:
             return token_error(exc.reason)
-        req = register_request(privacy, subject=link.subject, kind="withdraw", channel="email", scope="all")
+        req = register_request(services, subject=link.subject, kind="withdraw", channel="email", scope="all")
         if wants_json():
             return jsonify(req)
         return render("privacy/request.html", req=req)
@@ -154,11 +133,9 @@ def add_rights_routes(
     def request_status(request_id: str) -> Any:
         """A request's status: the subject's own only (anything else is 404)."""
         subject = subject_or_401()
-        req = get_request(privacy, request_id) if len(request_id) <= 64 else None
+        req = get_request(services, request_id) if len(request_id) <= 64 else None
         if req is None or req["subject"] != subject:
-            from werkzeug.exceptions import NotFound
-
-            raise NotFound(description=f"no request {request_id!r}")
+            raise NotFound(f"no request {request_id!r}")
         if wants_json():
             return jsonify(req)
         return render("privacy/request.html", req=req)
@@ -167,7 +144,7 @@ def add_rights_routes(
     def export() -> Response:
         """Everything held about the signed-in subject (열람), as JSON."""
         subject = subject_or_401()
-        response = jsonify(privacy.export(subject))
+        response = jsonify(export_subject(services, subject))
         if request.args.get("download"):
             response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
         return response

@@ -1,0 +1,56 @@
+"""What a purge reports: per retention class, how many records were destroyed, how
+many are kept, and the next expiry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["ClassReport", "PurgeReport"]
+
+
+@dataclass
+class ClassReport:
+    retention: str
+    statute: str
+    destroyed: int = 0
+    kept: int = 0
+    next_expiry: datetime | None = None
+    targets: set[str] = field(default_factory=set)
+
+
+@dataclass
+class PurgeReport:
+    run_id: str
+    now: datetime
+    dry_run: bool
+    classes: dict[str, ClassReport] = field(default_factory=dict)
+
+    def cls(self, retention: str, statute: str) -> ClassReport:
+        if retention not in self.classes:
+            self.classes[retention] = ClassReport(retention, statute)
+        return self.classes[retention]
+
+    @property
+    def destroyed(self) -> int:
+        return sum(c.destroyed for c in self.classes.values())
+
+    def to_dict(self, tz: Any) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "now": self.now.astimezone(tz).isoformat(),
+            "dry_run": self.dry_run,
+            "destroyed": self.destroyed,
+            "classes": [
+                {
+                    "retention": c.retention,
+                    "statute": c.statute,
+                    "destroyed": c.destroyed,
+                    "kept": c.kept,
+                    "next_expiry": c.next_expiry.astimezone(tz).isoformat() if c.next_expiry else None,
+                    "targets": sorted(c.targets),
+                }
+                for c in self.classes.values()
+            ],
+        }

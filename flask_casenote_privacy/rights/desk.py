@@ -1,0 +1,67 @@
+"""The privacy officer's desk: every task an operator does with members' data, for
+the officer pages and the CLI alike. Each task writes its operator access record
+(PIPA Art. 29, 안전성 확보조치 기준 §8) here, once, so no caller can forget it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..services import Services
+from . import requests
+from .audit import record_operator_access
+from .export import export_subject
+
+__all__ = ["Operator", "complete", "export", "list_requests", "refuse", "register", "view_request"]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who does a task, from where, and through which door (``web`` or ``cli``)."""
+
+    name: str
+    ip: str | None = None
+    channel: str = "web"
+
+
+def _audit(services: Services, operator: Operator, task: str, subject: str | None) -> None:
+    suffix = " (cli)" if operator.channel == "cli" else ""
+    record_operator_access(services, operator=operator.name, task=task + suffix, subject=subject, ip=operator.ip)
+
+
+def list_requests(services: Services, operator: Operator) -> list[dict[str, Any]]:
+    rows = requests.list_requests(services)
+    _audit(services, operator, "list requests", None)
+    return rows
+
+
+def view_request(services: Services, request_id: str, operator: Operator) -> dict[str, Any]:
+    req = requests.get_request(services, request_id)
+    _audit(services, operator, f"view request {request_id}", req["subject"])
+    return req
+
+
+def register(services: Services, operator: Operator, **fields: Any) -> dict[str, Any]:
+    """Intake of a written or emailed request (see :func:`.requests.register_request`)."""
+    req = requests.register_request(services, registered_by=operator.name, **fields)
+    _audit(services, operator, f"register {req['kind']} request {req['id']}", req["subject"])
+    return req
+
+
+def complete(services: Services, request_id: str, operator: Operator) -> dict[str, Any]:
+    req = requests.complete_request(services, request_id, officer=operator.name)
+    _audit(services, operator, f"complete request {request_id}", req["subject"])
+    return req
+
+
+def refuse(services: Services, request_id: str, operator: Operator, *, ground: str, reason: str) -> dict[str, Any]:
+    req = requests.refuse_request(services, request_id, ground=ground, reason=reason, officer=operator.name)
+    _audit(services, operator, f"refuse request {request_id}", req["subject"])
+    return req
+
+
+def export(services: Services, subject: str, operator: Operator) -> dict[str, Any]:
+    data = export_subject(services, subject)
+    _audit(services, operator, "export subject data", subject)
+    return data

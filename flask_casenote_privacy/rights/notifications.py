@@ -1,0 +1,70 @@
+"""Notices to members about their requests (Korean text with English below): which
+template, with which words, sent through the app's mailer.
+
+Templates live in ``templates/privacy/mail/<kind>.txt``; the first line is the
+subject. The mail is rendered without a request, so the host's context
+processors (which may look at a member being erased) never run for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+
+from ..services import Services
+
+__all__ = ["KIND_TEXT", "render_notification", "send_notice"]
+
+KIND_TEXT = {
+    "withdraw": ("동의철회", "consent withdrawal"),
+    "stop": ("처리정지", "processing stop"),
+    "access": ("열람", "access"),
+    "delete": ("삭제", "deletion"),
+}
+
+
+def render_notification(kind: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of a notification from ``privacy/mail/<kind>.txt``."""
+    text = current_app.jinja_env.get_template(f"privacy/mail/{kind}.txt").render(**context).strip()
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.strip() + "\n"
+
+
+def send_notice(services: Services, to: str, kind: str, row: dict[str, Any], view: dict[str, Any]) -> None:
+    """Mail the notice ``kind`` about one request (``row`` as stored, ``view`` as shown)."""
+    subject, body = render_notification(kind, **_context(services, row, view))
+    services.mailer.send(to, subject, body, kind=kind)
+
+
+def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+    policy = services.policy
+    ko, en = KIND_TEXT[row["kind"]]
+    if row["scope"] == "all":
+        scope_ko, scope_en = "회원탈퇴", "leaving membership"
+    else:
+        labels = [policy.purpose(p).label for p in view["purposes"]]
+        scope_ko = ", ".join(label.get("ko") for label in labels)
+        scope_en = ", ".join(label.get("en") for label in labels)
+    ground = policy.refusal_ground(row["refusal_ground"]) if row["refusal_ground"] else None
+    try:
+        export_url = url_for("privacy.export", _external=True)
+    except RuntimeError:
+        export_url = f"{services.settings.url_prefix}/export"
+    return {
+        "request_id": row["id"],
+        "controller_ko": policy.controller.name.get("ko"),
+        "controller_en": policy.controller.name.get("en"),
+        "officer": policy.officer,
+        "received_local": view["received_at"],
+        "scope_ko": scope_ko,
+        "scope_en": scope_en,
+        "kind_ko": ko,
+        "kind_en": en,
+        "retained": view["retained"],
+        "ground": ground.text.to_dict() if ground else {},
+        "statute_ko": ground.statute.get("ko") if ground and ground.statute else "",
+        "statute_en": ground.statute.get("en") if ground and ground.statute else "",
+        "reason": row["refusal_reason"],
+        "export_url": export_url,
+    }

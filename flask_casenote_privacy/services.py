@@ -1,0 +1,184 @@
+"""What the domain services of one app work with: its settings and policy, its two
+databases, the clock, the host's data sources and loaders, the mailer and the signers.
+
+``Privacy.init_app`` builds one :class:`Services` per app; capture, retention and
+rights functions receive it (never the extension, never ``flask.request``), and the
+web views and CLI commands hand it to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import current_app
+
+from .config import Settings
+from .consent import ConsentCookie
+from .errors import UnknownPolicyId
+from .mail import Mailer
+from .periods import Period, add_period
+from .policy.model import Policy
+from .signing import WithdrawTokens
+from .sources import DataSource
+from .storage.engines import Databases
+
+__all__ = ["Clock", "Loaders", "Services", "check_source", "current_services", "items_of", "system_clock"]
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Loaders:
+    """The host's callbacks (``@privacy.subject_loader``, ``@privacy.officer_loader``)."""
+
+    subject: Callable[[], Any] | None = None
+    officer: Callable[[], Any] | None = None
+
+
+def items_of(policy: Policy, purposes: frozenset[str]) -> frozenset[str]:
+    """The items the given purposes use."""
+    return frozenset(item for p in policy.purposes if p.id in purposes for item in p.items)
+
+
+def check_source(policy: Policy, name: str, source: DataSource) -> None:
+    """Unknown item or retention ids fail at registration, with every problem named."""
+    problems = []
+    items = {i.id for i in policy.items}
+    for item in source.items:
+        if item not in items:
+            problems.append(f"unknown item {item!r} (the policy declares: {', '.join(sorted(items))})")
+    if source.retention is not None:
+        cls = policy.find_retention_class(source.retention)
+        if cls is None:
+            problems.append(
+                f"unknown retention class {source.retention!r} "
+                f"(the policy has: {', '.join(r.id for r in policy.retention)})"
+            )
+        elif cls.period is None:
+            problems.append(f"retention class {source.retention!r} has no period; archived records need one")
+    if problems:
+        raise ValueError(f"data source {name!r}: " + "; ".join(problems))
+
+
+class Services:
+    """The context of one app's privacy services (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        databases: Databases,
+        clock: Clock,
+        sources: Mapping[str, DataSource],
+        loaders: Loaders,
+        mailer: Mailer,
+        consent_cookie: ConsentCookie,
+        withdraw_tokens: WithdrawTokens,
+        flush: Callable[[float | None], bool],
+        field_items: Mapping[str, str],
+    ) -> None:
+        self.settings = settings
+        self.databases = databases
+        self.clock = clock
+        self.sources = sources  # a live view: registration order is erasure order, reversed
+        self.loaders = loaders
+        self.mailer = mailer
+        self.consent_cookie = consent_cookie
+        self.withdraw_tokens = withdraw_tokens
+        self._flush = flush
+        self.field_items = field_items
+        policy = settings.policy
+        self.no_consent_purposes = frozenset(p.id for p in policy.purposes if not p.needs_consent)
+        self.always_allowed_items = items_of(policy, self.no_consent_purposes)
+
+    # -- the policy and time -----------------------------------------------------------
+    @property
+    def policy(self) -> Policy:
+        return self.settings.policy
+
+    @property
+    def hash_key(self) -> bytes:
+        return self.settings.hash_key
+
+    @property
+    def request_deadline(self) -> Period:
+        return self.settings.request_deadline
+
+    def now(self) -> datetime:
+        """The current instant from the injected clock, aware and in UTC."""
+        value = self.clock()
+        if value.tzinfo is None:
+            raise RuntimeError("the privacy clock must return an aware datetime (tzinfo set)")
+        return value.astimezone(timezone.utc)
+
+    def expires_at(self, retention_class: str, start: datetime) -> datetime | None:
+        """When a record of ``retention_class`` made at ``start`` expires, in the
+        policy's time zone; ``None`` for a class kept until withdrawal."""
+        period = self.policy.retention_class(retention_class).period
+        return None if period is None else add_period(start, period, self.policy.tz)
+
+    def items_of(self, purposes: frozenset[str]) -> frozenset[str]:
+        return items_of(self.policy, purposes)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until every captured event so far is durable (database or spool)."""
+        return self._flush(timeout)
+
+    # -- who is asking -------------------------------------------------------------------
+    def current_subject(self) -> str | None:
+        """The data subject of the current request, from the host's subject loader."""
+        loader = self.loaders.subject
+        if loader is None:
+            return None
+        subject = loader()
+        return None if subject is None else str(subject)
+
+    def is_officer(self) -> bool:
+        loader = self.loaders.officer
+        return bool(loader and loader())
+
+    def current_operator(self) -> str:
+        """Who is using the officer pages, for operator access records: the officer
+        loader's return value when it is a string, else the subject id."""
+        loader = self.loaders.officer
+        value = loader() if loader else None
+        if isinstance(value, str) and value:
+            return value
+        return self.current_subject() or "officer"
+
+    # -- the host's data -----------------------------------------------------------------
+    def subject_email(self, subject: str) -> str | None:
+        """The subject's address from the first source holding the ``email`` item."""
+        for source in self.sources.values():
+            field = source.items.get("email")
+            if field is None:
+                continue
+            for record in source.export(subject):
+                value = record.data.get(field)
+                if isinstance(value, str) and "@" in value:
+                    return value
+        return None
+
+    def find_subject(self, item: str, value: str) -> str | None:
+        for source in self.sources.values():
+            found = source.find(item, value)
+            if found:
+                return found[0]
+        return None
+
+
+def current_services() -> Services:
+    """The services of the current app (for the CLI and the logging processors)."""
+    services: Services = current_app.extensions["privacy"].services
+    return services
+
+
+# Re-exported for typing convenience of callers that look up policy ids.
+_ = UnknownPolicyId

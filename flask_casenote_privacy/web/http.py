@@ -1,0 +1,81 @@
+"""HTTP plumbing shared by the views: reading a body, JSON or HTML, safe redirects,
+and the one place where domain errors become HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.routing import BuildError
+
+from ..errors import InvalidRequest, NotAllowed, NotFound, PrivacyError, SignInRequired, TokenError
+
+__all__ = ["STATUS", "maybe_url", "register_error_handlers", "request_fields", "safe_next", "wants_json"]
+
+# Domain error -> HTTP status; anything else of ours is a 500 (a bug).
+STATUS: dict[type[PrivacyError], int] = {
+    InvalidRequest: 400,
+    TokenError: 400,
+    SignInRequired: 401,
+    NotAllowed: 403,
+    NotFound: 404,
+}
+
+
+def wants_json() -> bool:
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def request_fields(*, multi: bool = False) -> dict[str, Any]:
+    """The fields of a JSON object body or a form, as a dict (``{}`` for anything
+    else); with ``multi``, form fields are lists (checkboxes)."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return body if isinstance(body, dict) else {}
+    return {k: v for k, v in request.form.lists()} if multi else dict(request.form.items())
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go back to after a form (a consent banner), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def maybe_url(endpoint: str, **values: Any) -> str | None:
+    """The URL of an endpoint a host may not have registered, else None."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _status(error: PrivacyError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def register_error_handlers(bp: Blueprint) -> None:
+    """JSON clients get ``{"error", "message"}``; browsers the usual error page."""
+
+    @bp.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if wants_json() or request.path.endswith(".json"):
+            code = error.code or 500
+            name = (error.name or "error").lower().replace(" ", "_")
+            return jsonify(error=name, message=error.description), code
+        return error
+
+    @bp.errorhandler(PrivacyError)
+    def privacy_error(error: PrivacyError) -> Any:
+        code = _status(error)
+        if code == 500:
+            raise error
+        # The same answer werkzeug's own HTTP error would give, so hosts see no difference.
+        return http_error(default_exceptions[code](description=error.message))
