@@ -393,7 +393,7 @@ import time
 from examples.casenote_demo import create_app
 from examples.casenote_demo.models import Payment, Search, User, db
 from flask_casenote_privacy.rights.requests import register_request
-from flask_casenote_privacy.services.sources import ModelSource
+from flask_casenote_privacy.sources import ModelSource
 
 app = create_app({"PRIVACY_LOG_ACCESS": False})
 privacy = app.extensions["privacy"]
