@@ -1,18 +1,50 @@
-"""flask-casenote-privacy: a privacy policy, executable in Flask."""
+"""flask-casenote-privacy: a privacy policy, executable in Flask.
 
-from .errors import ConfigurationError, InvalidRequest
+What a host imports from here: the extension :class:`Privacy`; the data-source
+protocol :class:`DataSource`, its record type :class:`SourceRecord` and the
+SQLAlchemy adapter :class:`ModelSource`; the policy (:class:`Policy`,
+:func:`load_policy`, :func:`check_policy`); calendar periods (:class:`Period`,
+:func:`parse_period`, :func:`add_period`); and every exception the package
+raises on purpose, all subclasses of :class:`PrivacyError` (plus
+:class:`PeriodError`, a ``ValueError`` raised by :func:`parse_period`).
+
+Everything else is internal; docs/architecture.md maps the package.
+"""
+
+from .errors import (
+    ConfigurationError,
+    InvalidRequest,
+    NotAllowed,
+    NotFound,
+    PolicyError,
+    PrivacyError,
+    SignInRequired,
+    TokenError,
+    UnknownPolicyId,
+)
 from .extension import Privacy
-from .periods import Period, add_period, parse_period
-from .policy.loader import PolicyError, check_policy, load_policy
+from .periods import Period, PeriodError, add_period, parse_period
+from .policy.loader import check_policy, load_policy
 from .policy.model import Policy
+from .sources import DataSource, ModelSource, SourceRecord
 
 __all__ = [
     "ConfigurationError",
+    "DataSource",
     "InvalidRequest",
+    "ModelSource",
+    "NotAllowed",
+    "NotFound",
     "Period",
+    "PeriodError",
     "Policy",
     "PolicyError",
     "Privacy",
+    "PrivacyError",
+    "SignInRequired",
+    "SourceRecord",
+    "TokenError",
+    "UnknownPolicyId",
     "add_period",
     "check_policy",
     "load_policy",

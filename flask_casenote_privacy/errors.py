@@ -20,7 +20,15 @@ __all__ = [
 
 
 class PrivacyError(Exception):
-    """The base of every error this package raises on purpose; ``message`` says why."""
+    """The base of every error this package raises on purpose; ``message`` says why.
+
+    Host code that calls the extension can catch them all at once::
+
+        try:
+            privacy.register_request(subject=member_id, kind="access", channel="written")
+        except PrivacyError as exc:
+            flash(exc.message)
+    """
 
     def __init__(self, message: str) -> None:
         self.message = message

@@ -28,7 +28,16 @@ __all__ = ["DataSource", "ModelSource", "SourceRecord", "json_safe"]
 
 @dataclass(frozen=True)
 class SourceRecord:
-    """One record a source holds about a subject."""
+    """One record a source holds about a subject, as :meth:`DataSource.export` returns it.
+
+    ``key`` is stable within the source (e.g. the primary key); ``occurred_at``
+    is the record's own date as an aware datetime, from which its retention
+    period counts when it is archived (``None``: counted from the archiving);
+    ``data`` maps field names to JSON-safe values (see :func:`json_safe`).
+
+    >>> SourceRecord(key="7", occurred_at=None, data={"address": "kim@example.com"})
+    SourceRecord(key='7', occurred_at=None, data={'address': 'kim@example.com'})
+    """
 
     key: str  # stable within the source, e.g. the primary key
     occurred_at: datetime | None  # the record's own date: a retention period starts here
@@ -41,7 +50,35 @@ class DataSource(Protocol):
 
     ``items`` maps policy item ids to the source's field names; ``retention``
     is the retention class of records the law makes the controller keep (e.g.
-    ``payment_record``), or ``None`` for data erased on withdrawal.
+    ``payment_record``), or ``None`` for data erased on withdrawal. Unknown item
+    or class ids fail at registration. For a SQLAlchemy model use
+    ``privacy.register_model`` (a :class:`ModelSource`); anything else, e.g. a
+    mailing service, needs only these two attributes and three methods::
+
+        class Newsletter:
+            # Subscribers in a dict: subject id -> {"address": str, "since": aware datetime}.
+            items = {"email": "address"}  # policy item id -> field name in SourceRecord.data
+            retention = None  # no law keeps it: erased on withdrawal
+
+            def __init__(self):
+                self.rows = {}
+
+            def export(self, subject):
+                row = self.rows.get(subject)
+                if row is None:
+                    return []
+                return [SourceRecord(key=subject, occurred_at=row["since"], data={"address": row["address"]})]
+
+            def erase(self, subject, items=None):
+                if items is not None and "email" not in items:
+                    return 0  # only other items' fields were asked for
+                return 1 if self.rows.pop(subject, None) is not None else 0
+
+            def find(self, item, value):
+                field = self.items.get(item)
+                return [s for s, row in self.rows.items() if field and row[field] == value]
+
+        privacy.register_source("newsletter", Newsletter())
     """
 
     items: Mapping[str, str]
@@ -59,6 +96,8 @@ class DataSource(Protocol):
 
 
 def json_safe(value: Any) -> Any:
+    """A column value as JSON can carry it: datetimes as ISO 8601 (naive taken as
+    UTC), dates as ISO, decimals as strings, bytes as base64; others unchanged."""
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
     if isinstance(value, date):
@@ -74,7 +113,10 @@ _NO_SUCH_SUBJECT = object()
 
 
 class ModelSource:
-    """A :class:`DataSource` over one SQLAlchemy model.
+    """A :class:`DataSource` over one SQLAlchemy model; ``privacy.register_model``
+    builds and registers one (its arguments are this class's)::
+
+        privacy.register_model(Payment, subject="user_id", retention="payment_record", occurred_at="paid_at")
 
     The session is the host's Flask-SQLAlchemy session when the app has one,
     else a new one from ``session_factory`` (a ``sessionmaker``) per operation.
