@@ -5,8 +5,7 @@ protocol :class:`DataSource`, its record type :class:`SourceRecord` and the
 SQLAlchemy adapter :class:`ModelSource`; the policy (:class:`Policy`,
 :func:`load_policy`, :func:`check_policy`); calendar periods (:class:`Period`,
 :func:`parse_period`, :func:`add_period`); and every exception the package
-raises on purpose, all subclasses of :class:`PrivacyError` (plus
-:class:`PeriodError`, a ``ValueError`` raised by :func:`parse_period`).
+raises on purpose, all subclasses of :class:`PrivacyError`.
 
 Everything else is internal; docs/architecture.md maps the package.
 """
@@ -16,6 +15,7 @@ from .errors import (
     InvalidRequest,
     NotAllowed,
     NotFound,
+    PeriodError,
     PolicyError,
     PrivacyError,
     SignInRequired,
@@ -23,7 +23,7 @@ from .errors import (
     UnknownPolicyId,
 )
 from .extension import Privacy
-from .periods import Period, PeriodError, add_period, parse_period
+from .periods import Period, add_period, parse_period
 from .policy.loader import check_policy, load_policy
 from .policy.model import Policy
 from .sources import DataSource, ModelSource, SourceRecord

@@ -11,6 +11,7 @@ __all__ = [
     "InvalidRequest",
     "NotAllowed",
     "NotFound",
+    "PeriodError",
     "PolicyError",
     "PrivacyError",
     "SignInRequired",
@@ -51,6 +52,10 @@ class PolicyError(PrivacyError, ValueError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid policy {source} ({len(problems)} problem(s)):\n{lines}")
+
+
+class PeriodError(PrivacyError, ValueError):
+    """A duration or time zone this package does not understand (e.g. not ISO-8601)."""
 
 
 class UnknownPolicyId(PrivacyError, KeyError):

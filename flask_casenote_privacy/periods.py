@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
+from .errors import PeriodError
+
 __all__ = ["Period", "PeriodError", "add_period", "parse_period", "to_zone", "zone"]
 
 _DURATION = re.compile(
@@ -21,10 +23,6 @@ _DURATION = re.compile(
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
 _FIELDS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
-
-
-class PeriodError(ValueError):
-    """A duration string is not an ISO-8601 duration this package understands."""
 
 
 @dataclass(frozen=True)
