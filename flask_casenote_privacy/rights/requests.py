@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -316,11 +315,11 @@ def list_requests(services: Services, subject: str | None = None) -> list[dict[s
     return sorted(views, key=order)
 
 
-def mail_withdraw_link(services: Services, email: str, link_for: Callable[[str], str]) -> None:
+def mail_withdraw_link(services: Services, email: str) -> None:
     """Mail a single-use withdrawal link to the member with address ``email``, if any.
 
-    ``link_for`` turns a token into the link's URL. The caller's answer must not
-    depend on whether a member was found (no account enumeration).
+    The caller's answer must not depend on whether a member was found (no
+    account enumeration).
     """
     subject = services.find_subject("email", email)
     if subject is None:
@@ -328,7 +327,7 @@ def mail_withdraw_link(services: Services, email: str, link_for: Callable[[str],
     policy = services.policy
     title, text = render_notification(
         "withdraw_link",
-        link=link_for(services.withdraw_tokens.make(subject)),
+        link=services.external_url(f"/withdraw/confirm/{services.withdraw_tokens.make(subject)}"),
         hours=services.settings.token_max_age // 3600,
         controller_ko=policy.controller.name.get("ko"),
         controller_en=policy.controller.name.get("en"),
