@@ -86,6 +86,7 @@ class Settings:
     auto_upgrade: bool
     engine_options: dict[str, Any]
     capture_retention: str
+    trusted_proxies: int  # proxy hops whose X-Forwarded-For is trusted for the client's IP
     csrf: bool
     request_deadline: Period
     token_max_age: int
@@ -156,6 +157,7 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         auto_upgrade=bool(config["PRIVACY_AUTO_UPGRADE"]),
         engine_options=options,
         capture_retention=config["PRIVACY_CAPTURE_RETENTION"],
+        trusted_proxies=config["PRIVACY_TRUSTED_PROXIES"],
         csrf=bool(config["PRIVACY_CSRF"]),
         **_rights_settings(config, loaded),
     )
@@ -267,7 +269,7 @@ def _external_url(app: Flask) -> str | None:
         raise ConfigurationError(
             "PRIVACY_EXTERNAL_URL", f"{raw!r} must be an http(s) base URL such as 'https://www.example.com'"
         )
-    return raw.rstrip("/")
+    return str(raw).rstrip("/")
 
 
 def _database_url(app: Flask, key: str, default_file: str) -> URL:

@@ -66,11 +66,11 @@ def register_request(
     policy = services.policy
     purposes = list(purposes or [])
     problems = []
-    if not isinstance(subject, str) or not subject.strip() or len(subject) > 191:
-        problems.append("subject: a subject id of 1 to 191 characters is required")
-    if kind not in KINDS:
+    if not _is_text(subject, 191):
+        problems.append("subject: a subject id of 1 to 191 printable characters is required")
+    if not isinstance(kind, str) or kind not in KINDS:
         problems.append(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
-    if channel not in CHANNELS:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         problems.append(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
     if scope not in (None, "all"):
         problems.append(f"scope: {scope!r} is not 'all' (name purposes to withdraw only those)")
@@ -80,6 +80,9 @@ def register_request(
         problems.append("scope: give 'all' (leave membership) or at least one purpose")
     if kind in ("access", "delete") and purposes:
         problems.append(f"purposes: a {kind} request covers all the subject's data; give no purposes")
+    if not all(isinstance(pid, str) for pid in purposes):
+        problems.append("purposes: expected purpose ids (text)")
+        purposes = []
     for pid in purposes:
         purpose = policy.find_purpose(pid)
         if purpose is None:
@@ -114,6 +117,17 @@ def register_request(
         notify(services, request_id, "withdrawal_registered")
         return execute_request(services, request_id)
     return get_request(services, request_id)
+
+
+def _is_text(value: object, most: int) -> bool:
+    """Text an officer or member may give as an id: 1 to ``most`` characters, none
+    of them a control character (a NUL would be cut or refused by some databases)."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and len(value) <= most
+        and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    )
 
 
 # -- executing -----------------------------------------------------------------------
