@@ -243,6 +243,7 @@ def run(
         "PRIVACY_ARCHIVE_DATABASE_URI": dbs.archive.render_as_string(hide_password=False),
         "PRIVACY_SPOOL_DIR": str(spool),
         "SECRET_KEY": "load-test-secret-not-for-production",
+        "PRIVACY_EXTERNAL_URL": "http://127.0.0.1",
     }
     log_path = tmp / "gunicorn.log"
     result: dict[str, Any] = {"backend": dbs.backend, "requests": requests, "clients": clients, "workers": workers}

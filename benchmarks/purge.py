@@ -209,6 +209,7 @@ def privacy_app(url: URL, base: Path, name: str) -> tuple[Flask, Privacy]:
     app = Flask(f"bench_purge_{name}", instance_path=str(base / f"instance-{name}"))
     app.config.update(
         SECRET_KEY=SECRET_KEY,
+        PRIVACY_EXTERNAL_URL="http://127.0.0.1",
         PRIVACY_DATABASE_URI=url.render_as_string(hide_password=False),
         PRIVACY_ARCHIVE_DATABASE_URI=f"sqlite:///{base / f'archive-{name}.sqlite'}",
         PRIVACY_SPOOL_DIR=str(base / f"spool-{name}"),

@@ -91,6 +91,7 @@ def capture_app(database_url: str, archive_url: str, instance: Path) -> tuple[Fl
     app = Flask("bench_capture", instance_path=str(instance))
     app.config.update(
         SECRET_KEY=SECRET_KEY,
+        PRIVACY_EXTERNAL_URL="http://127.0.0.1",
         PRIVACY_DATABASE_URI=database_url,
         PRIVACY_ARCHIVE_DATABASE_URI=archive_url,
         PRIVACY_SPOOL_DIR=str(instance / "spool"),

@@ -10,6 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from sqlalchemy.engine import URL, make_url
@@ -32,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_ARCHIVE_DATABASE_URI": None,  # None: a second sqlite file there
     "PRIVACY_TIMEZONE": None,  # None: the policy's time zone (casenote: Asia/Seoul)
     "PRIVACY_URL_PREFIX": "/privacy",
+    "PRIVACY_EXTERNAL_URL": None,  # None: SERVER_NAME + PREFERRED_URL_SCHEME (required outside debug/testing)
     "PRIVACY_AUTO_UPGRADE": False,
     "PRIVACY_ENGINE_OPTIONS": {},
     # consent
@@ -80,9 +82,11 @@ class Settings:
     archive_database_url: URL
     timezone: str
     url_prefix: str
+    external_url: str | None  # the site's public base URL; None only in debug/testing
     auto_upgrade: bool
     engine_options: dict[str, Any]
     capture_retention: str
+    trusted_proxies: int  # proxy hops whose X-Forwarded-For is trusted for the client's IP
     csrf: bool
     request_deadline: Period
     token_max_age: int
@@ -149,9 +153,11 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         archive_database_url=archive,
         timezone=tz_name,
         url_prefix=prefix,
+        external_url=_external_url(app),
         auto_upgrade=bool(config["PRIVACY_AUTO_UPGRADE"]),
         engine_options=options,
         capture_retention=config["PRIVACY_CAPTURE_RETENTION"],
+        trusted_proxies=config["PRIVACY_TRUSTED_PROXIES"],
         csrf=bool(config["PRIVACY_CSRF"]),
         **_rights_settings(config, loaded),
     )
@@ -238,6 +244,32 @@ def _check_capture(config: Any, policy: Policy) -> None:
         raise ConfigurationError(
             "PRIVACY_LOG_FIELD_ITEMS", f"unknown item id(s) {unknown}; the policy declares {sorted(items)}"
         )
+
+
+def _external_url(app: Flask) -> str | None:
+    """The base of every absolute link in mail, from configuration only: a forged
+    ``Host`` header must never choose where a member's withdrawal link points."""
+    config = app.config
+    raw = config["PRIVACY_EXTERNAL_URL"]
+    if raw is None and config.get("SERVER_NAME"):
+        scheme = config.get("PREFERRED_URL_SCHEME") or "http"
+        root = (config.get("APPLICATION_ROOT") or "/").rstrip("/")
+        raw = f"{scheme}://{config['SERVER_NAME']}{root}"
+    if raw is None:
+        if app.debug or app.testing:
+            return None  # links fall back to the request's host: for development only
+        raise ConfigurationError(
+            "PRIVACY_EXTERNAL_URL",
+            "mails carry links to this site; set PRIVACY_EXTERNAL_URL to its public base URL "
+            "(e.g. 'https://www.example.com'), or Flask's SERVER_NAME (and PREFERRED_URL_SCHEME). "
+            "Links are never built from the request's Host header",
+        )
+    parts = urlsplit(raw) if isinstance(raw, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            "PRIVACY_EXTERNAL_URL", f"{raw!r} must be an http(s) base URL such as 'https://www.example.com'"
+        )
+    return str(raw).rstrip("/")
 
 
 def _database_url(app: Flask, key: str, default_file: str) -> URL:

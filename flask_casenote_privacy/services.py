@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from .config import Settings
 from .consent import ConsentCookie
@@ -126,6 +126,15 @@ class Services:
 
     def items_of(self, purposes: frozenset[str]) -> frozenset[str]:
         return items_of(self.policy, purposes)
+
+    def external_url(self, path: str) -> str:
+        """An absolute link to ``path`` under the blueprint, for mail: built from
+        ``PRIVACY_EXTERNAL_URL`` (or ``SERVER_NAME``), never from the request's
+        ``Host`` header, except in debug/testing without either (see config)."""
+        base = self.settings.external_url
+        if base is None:
+            base = request.host_url.rstrip("/") if has_request_context() else "http://localhost"
+        return f"{base}{self.settings.url_prefix}{path}"
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every captured event so far is durable (database or spool)."""

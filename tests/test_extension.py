@@ -13,7 +13,7 @@ from flask_casenote_privacy.config import DEFAULTS
 
 def bare_app(tmp_path: Path, **config: object) -> Flask:
     app = Flask("bare", instance_path=str(tmp_path / "instance"))
-    app.config.update(SECRET_KEY="s3cret")
+    app.config.update(SECRET_KEY="s3cret", PRIVACY_EXTERNAL_URL="https://host.example")
     app.config.update(config)
     return app
 

@@ -88,6 +88,7 @@ def _env(tmp_path: Path, main: URL, archive: URL, **extra: str) -> dict[str, str
         "PRIVACY_ARCHIVE_DATABASE_URI": _url(archive),
         "PRIVACY_SPOOL_DIR": str(tmp_path / "spool"),
         "SECRET_KEY": "fault-test-secret",
+        "PRIVACY_EXTERNAL_URL": "http://127.0.0.1",
         **extra,
     }
 

@@ -38,6 +38,7 @@ from flask_casenote_privacy import Privacy
 app = Flask("purge_app", instance_path=os.environ["PURGE_TEST_INSTANCE"])
 app.config.update(
     SECRET_KEY="process-test-secret",
+    PRIVACY_EXTERNAL_URL="http://127.0.0.1",
     PRIVACY_DATABASE_URI=os.environ["PURGE_TEST_MAIN"],
     PRIVACY_ARCHIVE_DATABASE_URI=os.environ["PURGE_TEST_ARCHIVE"],
     PRIVACY_CAPTURE=False,

@@ -36,7 +36,7 @@ def _app_module(tmp: Path) -> Path:
         from flask import Flask
         from flask_casenote_privacy import Privacy
         app = Flask("timeapp", instance_path=os.environ["APP_INSTANCE"])
-        app.config.update(SECRET_KEY="t", PRIVACY_LOG_ACCESS=False)
+        app.config.update(SECRET_KEY="t", PRIVACY_LOG_ACCESS=False, PRIVACY_EXTERNAL_URL="http://127.0.0.1")
         privacy = Privacy(app)
     """)
     )

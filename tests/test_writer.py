@@ -391,6 +391,7 @@ from flask_casenote_privacy import Privacy
 app = Flask("forkapp", instance_path=os.environ["FORKAPP_INSTANCE"])
 app.config.update(
     SECRET_KEY="fork-secret",
+    PRIVACY_EXTERNAL_URL="http://127.0.0.1",
     PRIVACY_DATABASE_URI=os.environ["FORKAPP_MAIN"],
     PRIVACY_ARCHIVE_DATABASE_URI=os.environ["FORKAPP_ARCHIVE"],
     PRIVACY_AUTO_UPGRADE=True,

@@ -44,6 +44,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PRIVACY_MAIL_SERVER=os.environ.get("DEMO_SMTP_HOST"),
         PRIVACY_MAIL_PORT=int(os.environ.get("DEMO_SMTP_PORT", "25")),
         PRIVACY_MAIL_SENDER="privacy@casenote.kr",
+        # Links in mail point here, never at whatever Host header a request carried.
+        PRIVACY_EXTERNAL_URL=os.environ.get("DEMO_EXTERNAL_URL", "http://127.0.0.1:5000"),
         DEMO_OFFICER_EMAIL=os.environ.get("DEMO_OFFICER_EMAIL", "contact@casenote.kr"),
     )
     for key in ("PRIVACY_DATABASE_URI", "PRIVACY_ARCHIVE_DATABASE_URI", "PRIVACY_SPOOL_DIR"):

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..consent import Grant, in_force, ledger_grants
 from ..periods import Period, add_period
 from ..services import Services, items_of
+from ..storage.crypto import subject_ref
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -157,6 +158,21 @@ def default_allowed_items() -> frozenset[str] | None:
     return items
 
 
+# Flask's session remembers (as a keyed hash) whom the extension last saw signed in,
+# so that a visitor's cookie choices are carried into the ledger only at sign-in:
+# a consent cookie planted in a signed-in member's browser later counts for nothing.
+SIGNED_IN_KEY = "_privacy_member"
+
+
+def member_marker(services: Services, subject: str) -> str:
+    return subject_ref(services.hash_key, subject)[:32]
+
+
+def signing_in(services: Services, subject: str) -> bool:
+    """Whether this request is the first the extension sees of ``subject`` signed in."""
+    return bool(session.get(SIGNED_IN_KEY) != member_marker(services, subject))
+
+
 def cookie_grants(services: Services, value: str | None = None) -> list[Grant]:
     """The grants in the request's consent cookie (or in ``value``, a new one)."""
     cookie = services.consent_cookie
@@ -232,6 +248,8 @@ class Decider:
             cookie_value = cookies[cookie.name] if cookie.name in cookies else None  # noqa: SIM401
         grants = cookie.loads(cookie_value) if cookie_value else []
         if subject is not None:
+            if not signing_in(services, subject):
+                grants = []  # a signed-in member's consent is the ledger's alone
             try:
                 grants = latest_grants(ledger_grants(state.databases.main, subject), grants)
             except SQLAlchemyError:

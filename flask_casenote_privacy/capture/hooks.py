@@ -25,13 +25,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import structlog
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, g, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..consent import Grant, ledger_grants, record_consent
 from ..redact import redact_text
 from ..services import Services
-from .decision import Decider, RequestPrivacy, cookie_grants
+from .decision import SIGNED_IN_KEY, Decider, RequestPrivacy, cookie_grants, member_marker, signing_in
 from .writer import AccessLogWriter
 
 __all__ = ["Capture", "client_ip", "parse_device"]
@@ -126,8 +126,9 @@ class Capture:
         )
         self.query_params = frozenset(config["PRIVACY_CAPTURE_QUERY_PARAMS"])
         self.cookie_names = tuple(config["PRIVACY_CAPTURE_COOKIES"])
-        self.trusted_proxies = int(config["PRIVACY_TRUSTED_PROXIES"])
+        self.trusted_proxies = services.settings.trusted_proxies
         self.log_access = bool(config["PRIVACY_LOG_ACCESS"])
+        self.session_cookie = config["SESSION_COOKIE_NAME"]
 
     def after_fork_in_child(self) -> None:
         # A forked child must not count from its parent's start: fresh event ids.
@@ -153,15 +154,31 @@ class Capture:
         if state is None or state.subject != subject:
             state = self._decide()  # signed in or out during this request
         if subject is not None:
-            try:
-                self.carry_cookie_into_ledger(subject, response)
-            except SQLAlchemyError:
-                log.warning("privacy ledger unreachable; the consent cookie is carried over later")
+            self.note_member(subject, response)
+        elif self.session_cookie in request.cookies and SIGNED_IN_KEY in session:
+            session.pop(SIGNED_IN_KEY)  # signed out: the next sign-in carries a cookie again
         self.emit(state, response.status_code, duration_ms)
         return response
 
+    def note_member(self, subject: str, response: Response) -> None:
+        """At sign-in, carry the visitor's cookie choices into the ledger; afterwards,
+        a consent cookie counts for nothing and is removed."""
+        services = self.services
+        cookie_name = services.consent_cookie.name
+        if not signing_in(services, subject):
+            if cookie_name in request.cookies:
+                response.delete_cookie(cookie_name, path="/")
+            return
+        try:
+            self.carry_cookie_into_ledger(subject, response)
+        except SQLAlchemyError:
+            log.warning("privacy ledger unreachable; the consent cookie is carried over later")
+            return
+        session[SIGNED_IN_KEY] = member_marker(services, subject)
+
     def carry_cookie_into_ledger(self, subject: str, response: Response) -> None:
-        """An anonymous visitor's cookie choices become the signed-in subject's ledger events."""
+        """An anonymous visitor's cookie choices become the signed-in subject's ledger
+        events, except where the ledger holds a newer decision."""
         from_cookie = cookie_grants(self.services)
         if not from_cookie:
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 
 from ..services import Services
 
@@ -47,10 +47,6 @@ def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> d
         scope_ko = ", ".join(label.get("ko") for label in labels)
         scope_en = ", ".join(label.get("en") for label in labels)
     ground = policy.refusal_ground(row["refusal_ground"]) if row["refusal_ground"] else None
-    try:
-        export_url = url_for("privacy.export", _external=True)
-    except RuntimeError:
-        export_url = f"{services.settings.url_prefix}/export"
     return {
         "request_id": row["id"],
         "controller_ko": policy.controller.name.get("ko"),
@@ -66,5 +62,5 @@ def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> d
         "statute_ko": ground.statute.get("ko") if ground and ground.statute else "",
         "statute_en": ground.statute.get("en") if ground and ground.statute else "",
         "reason": row["refusal_reason"],
-        "export_url": export_url,
+        "export_url": services.external_url("/export"),
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -67,11 +66,11 @@ def register_request(
     policy = services.policy
     purposes = list(purposes or [])
     problems = []
-    if not isinstance(subject, str) or not subject.strip() or len(subject) > 191:
-        problems.append("subject: a subject id of 1 to 191 characters is required")
-    if kind not in KINDS:
+    if not _is_text(subject, 191):
+        problems.append("subject: a subject id of 1 to 191 printable characters is required")
+    if not isinstance(kind, str) or kind not in KINDS:
         problems.append(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
-    if channel not in CHANNELS:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         problems.append(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
     if scope not in (None, "all"):
         problems.append(f"scope: {scope!r} is not 'all' (name purposes to withdraw only those)")
@@ -81,6 +80,9 @@ def register_request(
         problems.append("scope: give 'all' (leave membership) or at least one purpose")
     if kind in ("access", "delete") and purposes:
         problems.append(f"purposes: a {kind} request covers all the subject's data; give no purposes")
+    if not all(isinstance(pid, str) for pid in purposes):
+        problems.append("purposes: expected purpose ids (text)")
+        purposes = []
     for pid in purposes:
         purpose = policy.find_purpose(pid)
         if purpose is None:
@@ -115,6 +117,17 @@ def register_request(
         notify(services, request_id, "withdrawal_registered")
         return execute_request(services, request_id)
     return get_request(services, request_id)
+
+
+def _is_text(value: object, most: int) -> bool:
+    """Text an officer or member may give as an id: 1 to ``most`` characters, none
+    of them a control character (a NUL would be cut or refused by some databases)."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and len(value) <= most
+        and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    )
 
 
 # -- executing -----------------------------------------------------------------------
@@ -316,11 +329,11 @@ def list_requests(services: Services, subject: str | None = None) -> list[dict[s
     return sorted(views, key=order)
 
 
-def mail_withdraw_link(services: Services, email: str, link_for: Callable[[str], str]) -> None:
+def mail_withdraw_link(services: Services, email: str) -> None:
     """Mail a single-use withdrawal link to the member with address ``email``, if any.
 
-    ``link_for`` turns a token into the link's URL. The caller's answer must not
-    depend on whether a member was found (no account enumeration).
+    The caller's answer must not depend on whether a member was found (no
+    account enumeration).
     """
     subject = services.find_subject("email", email)
     if subject is None:
@@ -328,7 +341,7 @@ def mail_withdraw_link(services: Services, email: str, link_for: Callable[[str],
     policy = services.policy
     title, text = render_notification(
         "withdraw_link",
-        link=link_for(services.withdraw_tokens.make(subject)),
+        link=services.external_url(f"/withdraw/confirm/{services.withdraw_tokens.make(subject)}"),
         hours=services.settings.token_max_age // 3600,
         controller_ko=policy.controller.name.get("ko"),
         controller_en=policy.controller.name.get("en"),

@@ -16,7 +16,15 @@ from ..errors import InvalidRequest
 from ..policy import i18n
 from ..policy.render import policy_context
 from ..services import Services
-from .http import maybe_url, register_error_handlers, safe_next, wants_json
+from .http import (
+    check_language,
+    json_body,
+    maybe_url,
+    no_store,
+    register_error_handlers,
+    safe_next,
+    wants_json,
+)
 from .officer_views import add_officer_routes
 from .rights_views import add_rights_routes
 
@@ -29,12 +37,15 @@ def create_blueprint(services: Services) -> Blueprint:
     """Build the blueprint for one ``init_app`` call (never at import time)."""
     bp = Blueprint("privacy", __name__, template_folder=TEMPLATES)
 
+    @bp.before_request
+    def validate_query() -> None:
+        # Every input is checked before anything changes (a withdrawal, a mail).
+        check_language(services.policy.languages)
+
+    bp.after_request(no_store)
+
     def language() -> str:
-        languages = services.policy.languages
-        lang = request.args.get("lang", languages[0])
-        if lang not in languages:
-            raise InvalidRequest(f"unknown language {lang!r}; this policy is available in: {', '.join(languages)}")
-        return lang
+        return request.args.get("lang") or services.policy.languages[0]
 
     def check_csrf() -> None:
         if not services.settings.csrf:
@@ -138,7 +149,7 @@ def consent_choices(services: Services) -> dict[str, bool]:
     """The choices of a consent POST (JSON or form); 400 listing every problem."""
     policy = services.policy
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = json_body()
         raw = body.get("purposes") if isinstance(body, dict) else None
     elif request.form.get("action") in ("accept_all", "decline_all"):
         accept = request.form["action"] == "accept_all"

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import BuildError
 
+from ..capture.hooks import client_ip
 from ..errors import InvalidRequest, NotAllowed, NotFound, PrivacyError, SignInRequired, TokenError
 
-__all__ = ["STATUS", "maybe_url", "register_error_handlers", "request_fields", "safe_next", "wants_json"]
+__all__ = [
+    "STATUS",
+    "check_language",
+    "client_address",
+    "json_body",
+    "maybe_url",
+    "no_store",
+    "register_error_handlers",
+    "request_fields",
+    "safe_next",
+    "wants_json",
+]
 
 # Domain error -> HTTP status; anything else of ours is a 500 (a bug).
 STATUS: dict[type[PrivacyError], int] = {
@@ -30,20 +42,61 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def json_body() -> Any:
+    """The JSON body, ``None`` if it is not valid JSON; a body nested too deeply for
+    the parser is bad input (400), not a crash."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidRequest("the JSON body is nested too deeply") from None
+
+
 def request_fields(*, multi: bool = False) -> dict[str, Any]:
     """The fields of a JSON object body or a form, as a dict (``{}`` for anything
     else); with ``multi``, form fields are lists (checkboxes)."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = json_body()
         return body if isinstance(body, dict) else {}
     return {k: v for k, v in request.form.lists()} if multi else dict(request.form.items())
 
 
 def safe_next(target: str | None) -> str | None:
-    """A same-site path to go back to after a form (a consent banner), else None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A same-site path to go back to after a form (a consent banner), else None.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    a slash, a tab and ``/evil.example`` would lead off-site: any control character,
+    space or backslash, and anything but a single leading slash, is refused.
+    """
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
         return None
     return target
+
+
+def client_address(trusted_proxies: int) -> str | None:
+    """The client's IP, through the trusted proxy hops (as capture records it)."""
+    environ = request.environ
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR") if trusted_proxies > 0 else None
+    return client_ip(environ.get("REMOTE_ADDR"), forwarded, trusted_proxies)
+
+
+def check_language(languages: tuple[str, ...]) -> None:
+    """Refuse an unknown ``?lang=`` before a view changes anything."""
+    lang = request.args.get("lang")
+    if lang is not None and lang not in languages:
+        raise InvalidRequest(f"unknown language {lang!r}; this policy is available in: {', '.join(languages)}")
+
+
+# Pages that show no one's personal data may be cached; every other answer of the
+# blueprint (exports, requests, officer pages, forms with a CSRF token) may not.
+CACHEABLE_ENDPOINTS = frozenset({"privacy.policy_page", "privacy.policy_json"})
+
+
+def no_store(response: Response) -> Response:
+    if request.endpoint not in CACHEABLE_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def maybe_url(endpoint: str, **values: Any) -> str | None:

@@ -19,7 +19,7 @@ from ..rights import desk
 from ..rights.audit import operator_access_history
 from ..rights.requests import CHANNELS, KINDS
 from ..services import Services
-from .http import maybe_url, request_fields, wants_json
+from .http import client_address, maybe_url, request_fields, wants_json
 
 __all__ = ["add_officer_routes"]
 
@@ -39,7 +39,7 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
         return wrapped  # type: ignore[return-value]
 
     def operator() -> desk.Operator:
-        return desk.Operator(services.current_operator(), request.remote_addr)
+        return desk.Operator(services.current_operator(), client_address(services.settings.trusted_proxies))
 
     def csrf() -> str | None:
         return str(generate_csrf()) if services.settings.csrf else None
@@ -67,20 +67,23 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
     @officer_only
     def officer_register() -> Any:
         data = request_fields(multi=True)
+        is_form = not request.is_json
 
         def one(key: str) -> Any:
             value = data.get(key)
-            return value[0] if isinstance(value, list) and len(value) == 1 else value
+            # A form field comes as a list (checkboxes); a JSON value is taken as sent.
+            return value[0] if is_form and isinstance(value, list) and len(value) == 1 else value
 
         purposes = data.get("purposes") or data.get("purpose") or []
         req = desk.register(
             services,
             operator(),
-            subject=str(one("subject") or ""),
-            kind=str(one("kind") or ""),
-            channel=str(one("channel") or ""),
+            # As sent: register_request refuses anything but text, and nothing is stored.
+            subject=one("subject"),
+            kind=one("kind"),
+            channel=one("channel"),
             scope=one("scope") or None,
-            purposes=purposes if isinstance(purposes, list) else [str(purposes)],
+            purposes=purposes if isinstance(purposes, list) else [purposes],
         )
         if wants_json():
             return jsonify(req), 201
@@ -114,11 +117,7 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
     def officer_refuse(request_id: str) -> Any:
         data = request_fields()
         req = desk.refuse(
-            services,
-            request_id,
-            operator(),
-            ground=str(data.get("ground") or ""),
-            reason=str(data.get("reason") or ""),
+            services, request_id, operator(), ground=data.get("ground") or "", reason=data.get("reason") or ""
         )
         if wants_json():
             return jsonify(req)

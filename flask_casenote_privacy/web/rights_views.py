@@ -83,9 +83,7 @@ def add_rights_routes(
         email = request_fields().get("email")
         if not isinstance(email, str) or "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
             raise InvalidRequest("email: a valid email address is required")
-        mail_withdraw_link(
-            services, email.strip(), lambda token: url_for("privacy.withdraw_confirm", token=token, _external=True)
-        )
+        mail_withdraw_link(services, email.strip())
         lang = language()
         if wants_json():
             return jsonify(status="accepted", message=_EMAIL_SENT[lang]), 202
