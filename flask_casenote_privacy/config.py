@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_CAPTURE_EXCLUDE": [],
     "PRIVACY_CAPTURE_QUERY_PARAMS": [],
     "PRIVACY_CAPTURE_COOKIES": [],
+    "PRIVACY_CAPTURE_SECRET_ENDPOINTS": [],  # host endpoints whose path holds a secret: stored as the rule
     "PRIVACY_TRUSTED_PROXIES": 0,
     "PRIVACY_LOG_ACCESS": True,
     "PRIVACY_LOG_FIELD_ITEMS": {},
@@ -231,7 +232,12 @@ def _check_capture(config: Any, policy: Policy) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(key, f"{value!r} must be a positive whole number")
-    for key in ("PRIVACY_CAPTURE_EXCLUDE", "PRIVACY_CAPTURE_QUERY_PARAMS", "PRIVACY_CAPTURE_COOKIES"):
+    for key in (
+        "PRIVACY_CAPTURE_EXCLUDE",
+        "PRIVACY_CAPTURE_QUERY_PARAMS",
+        "PRIVACY_CAPTURE_COOKIES",
+        "PRIVACY_CAPTURE_SECRET_ENDPOINTS",
+    ):
         value = config[key]
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
             raise ConfigurationError(key, f"{value!r} must be a list of strings")

@@ -36,6 +36,9 @@ from .writer import AccessLogWriter
 
 __all__ = ["Capture", "client_ip", "parse_device"]
 
+# The extension's own routes whose path holds a secret: stored as the rule.
+SECRET_ENDPOINTS = frozenset({"privacy.withdraw_confirm"})
+
 access_logger = structlog.get_logger("flask_casenote_privacy.access")
 log = logging.getLogger("flask_casenote_privacy.capture")
 
@@ -126,6 +129,7 @@ class Capture:
         )
         self.query_params = frozenset(config["PRIVACY_CAPTURE_QUERY_PARAMS"])
         self.cookie_names = tuple(config["PRIVACY_CAPTURE_COOKIES"])
+        self.secret_endpoints = SECRET_ENDPOINTS | frozenset(config["PRIVACY_CAPTURE_SECRET_ENDPOINTS"])
         self.trusted_proxies = services.settings.trusted_proxies
         self.log_access = bool(config["PRIVACY_LOG_ACCESS"])
         self.session_cookie = config["SESSION_COOKIE_NAME"]
@@ -221,18 +225,17 @@ class Capture:
         if "ip_address" in allowed:
             forwarded = environ.get("HTTP_X_FORWARDED_FOR") if self.trusted_proxies > 0 else None
             row["ip"] = fields["ip"] = client_ip(environ.get("REMOTE_ADDR"), forwarded, self.trusted_proxies)
+        # Free text from the client (path, User-Agent, cookie values) is redacted once,
+        # for the stored row and the event alike: neither the database nor a host chain
+        # without the privacy processors ever holds an email or a card number.
         if "usage_record" in allowed:
             row["method"] = fields["method"] = req.method[:16]
-            row["path"] = self.path(req)[:2048]
-            # Free text from the client is redacted in the event itself, so that a host
-            # chain without the privacy processors never prints an email or card number.
-            fields["path"] = redact_text(row["path"])
+            row["path"] = fields["path"] = redact_text(self.path(req)[:2048])
             row["status"] = fields["status"] = status
             row["duration_ms"] = fields["duration_ms"] = round(duration_ms, 3)
         if "device_info" in allowed:
             agent = environ.get("HTTP_USER_AGENT", "")
-            row["user_agent"] = agent[:512] or None
-            fields["user_agent"] = redact_text(row["user_agent"]) if row["user_agent"] else None
+            row["user_agent"] = fields["user_agent"] = redact_text(agent[:512]) if agent else None
             if agent:
                 device, os_family, browser = _device(agent[:512])
                 row["device_family"] = fields["device_family"] = device
@@ -241,15 +244,19 @@ class Capture:
         if "cookie" in allowed and self.cookie_names:
             cookies = req.cookies
             found = {n: cookies[n][:256] for n in self.cookie_names if n in cookies}
-            row["cookies"] = fields["cookies"] = json.dumps(found, sort_keys=True) if found else None
+            row["cookies"] = fields["cookies"] = redact_text(json.dumps(found, sort_keys=True)) if found else None
         if self.log_access:
             access_logger.info("http.access", **fields)
         self.writer.submit(row)
 
     def path(self, req: Request | None = None) -> str:
-        """The path without its query string, but for allow-listed parameters."""
+        """The path without its query string, but for allow-listed parameters; for a
+        route whose path carries a secret (a withdrawal token), the route's rule."""
         if req is None:
             req = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
+        if rule is not None and rule.endpoint in self.secret_endpoints:
+            return str(rule.rule)  # e.g. /privacy/withdraw/confirm/<token>
         if not self.query_params or not req.args:
             return str(req.path)
         kept = [(k, v) for k, v in req.args.items(multi=True) if k in self.query_params]
