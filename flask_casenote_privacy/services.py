@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app, has_request_context, request
 
+from .addresses import same_address
 from .config import Settings
 from .consent import ConsentCookie
 from .errors import UnknownPolicyId
@@ -175,11 +176,20 @@ class Services:
                     return value
         return None
 
-    def find_subject(self, item: str, value: str) -> str | None:
+    def find_member(self, email: str) -> tuple[str, str] | None:
+        """(subject, stored address) of the member whose stored address is ``email``.
+
+        The sources' own lookup may match by their database's collation (ignoring
+        case or accents); each candidate is confirmed in Python against the address
+        as stored, and only the stored address is ever returned for mailing.
+        """
         for source in self.sources.values():
-            found = source.find(item, value)
-            if found:
-                return found[0]
+            if "email" not in source.items:
+                continue
+            for subject in source.find("email", email):
+                stored = self.subject_email(subject)
+                if stored is not None and same_address(stored, email):
+                    return subject, stored
         return None
 
 

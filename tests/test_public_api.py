@@ -95,7 +95,7 @@ def test_the_datasource_example_is_a_working_source(app: Flask, privacy: Privacy
     assert isinstance(source, DataSource)
     since = datetime(2026, 11, 1, tzinfo=timezone.utc)
     source.rows["41"] = {"address": "kim@example.com", "since": since}  # type: ignore[attr-defined]
-    assert privacy.services.find_subject("email", "kim@example.com") == "41"
+    assert privacy.services.find_member("kim@example.com") == ("41", "kim@example.com")
     assert privacy.services.subject_email("41") == "kim@example.com"
     with app.app_context():
         request = privacy.register_request(subject="41", kind="withdraw", channel="web", scope="all")

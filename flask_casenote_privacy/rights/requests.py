@@ -335,9 +335,10 @@ def mail_withdraw_link(services: Services, email: str) -> None:
     The caller's answer must not depend on whether a member was found (no
     account enumeration).
     """
-    subject = services.find_subject("email", email)
-    if subject is None:
+    found = services.find_member(email)
+    if found is None:
         return
+    subject, stored = found  # mail the address the host holds, never the one typed
     policy = services.policy
     title, text = render_notification(
         "withdraw_link",
@@ -346,7 +347,7 @@ def mail_withdraw_link(services: Services, email: str) -> None:
         controller_ko=policy.controller.name.get("ko"),
         controller_en=policy.controller.name.get("en"),
     )
-    services.mailer.send_later(email, title, text, kind="withdraw_link")
+    services.mailer.send_later(stored, title, text, kind="withdraw_link")
 
 
 # -- notifications -------------------------------------------------------------------
