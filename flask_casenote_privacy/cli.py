@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+from dataclasses import asdict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from .policy.render import policy_context
 from .retention.ledger import destruction_history
 from .retention.purge import known_classes, purge
 from .rights import desk
+from .rights.outbox import deliver_due, undelivered
 from .rights.requests import CHANNELS, KINDS
 from .services import Services, current_services
 from .storage.migrate import upgrade_all
@@ -208,6 +210,27 @@ def export_command(subject: str, officer: str | None) -> None:
     """Everything held about SUBJECT, as JSON (writes an operator access record)."""
     data = desk.export(_services(), subject, _operator(officer))
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@privacy_cli.command("outbox")
+@click.option("--send", is_flag=True, help="Send every notice that is due now (the worker does this on schedule).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@with_appcontext
+def outbox_command(send: bool, fmt: str) -> None:
+    """Notices to members not delivered yet, or never; with --send, send what is due."""
+    services = _services()
+    sent = deliver_due(services) if send else None
+    rows = undelivered(services)
+    if fmt == "json":
+        click.echo(json.dumps({"delivery": asdict(sent) if sent else None, "undelivered": rows}, ensure_ascii=False))
+        return
+    if sent is not None:
+        click.echo(f"sent {sent.sent}, failed {sent.failed} (retried later), expired {sent.expired}")
+    for r in rows:
+        click.echo(f"{r['status']:<8} {r['kind']:<22} request={r['request_id'] or '-'} attempts={r['attempts']} "
+                   f"error={r['last_error'] or '-'}")
+    if not rows:
+        click.echo("every notice has been delivered")
 
 
 # -- destruction -----------------------------------------------------------------------

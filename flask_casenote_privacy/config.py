@@ -59,6 +59,8 @@ DEFAULTS: dict[str, Any] = {
     # subject rights
     "PRIVACY_REQUEST_DEADLINE": "P10D",
     "PRIVACY_TOKEN_MAX_AGE": 86400,
+    # withdrawal links asked for by email: at most this many per address and per client
+    "PRIVACY_LINK_LIMITS": {"per_address": "3/hour", "per_client": "20/hour"},
     "PRIVACY_PROVISION_RETENTION": "payment_record",
     "PRIVACY_OPERATOR_ACCESS_PERIOD": "P1Y",
     "PRIVACY_HASH_KEY": None,  # None: derived from SECRET_KEY
@@ -71,7 +73,27 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_MAIL_USERNAME": None,
     "PRIVACY_MAIL_PASSWORD": None,
     "PRIVACY_MAIL_TIMEOUT": 10.0,
+    "PRIVACY_MAIL_RETRY_WINDOW": "P3D",  # how long the outbox retries a notice before giving up
 }
+
+
+@dataclass(frozen=True)
+class LinkLimits:
+    """(at most N, per S seconds) for the withdrawal-link route."""
+
+    per_address: tuple[int, int]
+    per_client: tuple[int, int]
+
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def _rate(key: str, text: object) -> tuple[int, int]:
+    """``"3/hour"`` -> ``(3, 3600)``."""
+    count, _, unit = str(text).partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or unit.strip() not in _UNITS:
+        raise ConfigurationError(key, f"{text!r} must read like '3/hour' (units: {', '.join(_UNITS)})")
+    return int(count), _UNITS[unit.strip()]
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,8 @@ class Settings:
     operator_access_period: Period
     hash_key: bytes
     mail: MailSettings
+    mail_retry_window: Period
+    link_limits: LinkLimits
 
 
 def apply_defaults(app: Flask) -> None:
@@ -167,7 +191,7 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
 def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
     """Deadlines, tokens, ledgers and mail: checked now, named in the error."""
     periods = {}
-    for key in ("PRIVACY_REQUEST_DEADLINE", "PRIVACY_OPERATOR_ACCESS_PERIOD"):
+    for key in ("PRIVACY_REQUEST_DEADLINE", "PRIVACY_OPERATOR_ACCESS_PERIOD", "PRIVACY_MAIL_RETRY_WINDOW"):
         try:
             periods[key] = parse_period(config[key])
         except PeriodError as exc:
@@ -204,6 +228,8 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
         "provision_retention": retention,
         "token_max_age": max_age,
         "hash_key": hash_key,
+        "mail_retry_window": periods["PRIVACY_MAIL_RETRY_WINDOW"],
+        "link_limits": _link_limits(config["PRIVACY_LINK_LIMITS"]),
         "mail": MailSettings(
             server=config["PRIVACY_MAIL_SERVER"],
             port=port,
@@ -215,6 +241,13 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
             timeout=float(config["PRIVACY_MAIL_TIMEOUT"]),
         ),
     }
+
+
+def _link_limits(raw: object) -> LinkLimits:
+    key = "PRIVACY_LINK_LIMITS"
+    if not isinstance(raw, dict) or set(raw) != {"per_address", "per_client"}:
+        raise ConfigurationError(key, 'must be {"per_address": "3/hour", "per_client": "20/hour"}')
+    return LinkLimits(_rate(key, raw["per_address"]), _rate(key, raw["per_client"]))
 
 
 def _check_capture(config: Any, policy: Policy) -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "PeriodError",
     "PolicyError",
     "PrivacyError",
+    "RateLimited",
     "SignInRequired",
     "TokenError",
     "UnknownPolicyId",
@@ -84,6 +85,10 @@ class SignInRequired(PrivacyError):
 
 class NotAllowed(PrivacyError):
     """The asker may not use this page, e.g. the officer pages (HTTP 403)."""
+
+
+class RateLimited(PrivacyError):
+    """Too many requests from one address or client in a short time (HTTP 429)."""
 
 
 class TokenError(PrivacyError):

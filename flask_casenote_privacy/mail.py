@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -35,18 +37,22 @@ class MailSettings:
 
 
 class Mailer:
-    """Sends one message per notification; ``send_later`` keeps the caller's
-    timing independent of the SMTP server (no account enumeration by timing)."""
+    """Sends one message (``send``), and runs delivery jobs on one background thread
+    (``run_soon``): a request hands its notices to the outbox and returns at once,
+    whatever the SMTP server does."""
 
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
+        self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
+        self._pending: Future[None] | None = None
+        self._again = False
 
     def send(self, to: str, subject: str, body: str, *, kind: str) -> None:
+        """Send now; raises on any SMTP or network failure (the outbox retries)."""
         s = self.settings
         if not s.server:
-            log.info("privacy mail not sent (PRIVACY_MAIL_SERVER unset): kind=%s subject=%s", kind, subject)
+            log.info("privacy mail not sent (PRIVACY_MAIL_SERVER unset): kind=%s", kind)
             return
         message = EmailMessage()
         message["From"] = s.sender
@@ -64,20 +70,33 @@ class Mailer:
             smtp.send_message(message)
         log.info("privacy mail sent: kind=%s", kind)
 
-    def send_later(self, to: str, subject: str, body: str, *, kind: str) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="privacy-mail")
-        future = self._pool.submit(self._send_logged, to, subject, body, kind)
-        self._pending = [f for f in self._pending if not f.done()] + [future]
+    def run_soon(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the mail thread. Calls coalesce: while a job waits or runs,
+        another call only asks for one more run, so the queue never grows."""
+        with self._lock:
+            if self._pending is not None and not self._pending.done():
+                self._again = True
+                self._next = job
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="privacy-mail")
+            self._pending = self._pool.submit(self._run, job)
 
-    def _send_logged(self, to: str, subject: str, body: str, kind: str) -> None:
-        try:
-            self.send(to, subject, body, kind=kind)
-        except Exception as exc:
-            log.error("privacy mail failed: kind=%s error=%s", kind, type(exc).__name__)
+    def _run(self, job: Callable[[], None]) -> None:
+        while True:
+            try:
+                job()
+            except Exception as exc:  # the outbox keeps the notices; the next run retries
+                log.error("privacy mail delivery failed: error=%s", type(exc).__name__)
+            with self._lock:
+                if not self._again:
+                    return
+                self._again = False
+                job = self._next
 
     def flush(self, timeout: float | None = 30) -> None:
-        """Wait for messages handed to :meth:`send_later` (tests call it)."""
-        for future in list(self._pending):
-            future.result(timeout=timeout)
-        self._pending = []
+        """Wait for the delivery job in hand (tests and the end of a CLI command)."""
+        with self._lock:
+            pending = self._pending
+        if pending is not None:
+            pending.result(timeout=timeout)

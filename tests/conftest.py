@@ -15,7 +15,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -40,6 +40,10 @@ class Clock:
 
     def set(self, when: str | datetime) -> None:
         self.value = datetime.fromisoformat(when) if isinstance(when, str) else when
+
+    def advance(self, **delta: float) -> None:
+        """Move on by ``timedelta(**delta)``: ``clock.advance(days=3, seconds=1)``."""
+        self.value += timedelta(**delta)
 
     def __call__(self) -> datetime:
         return self.value.astimezone(timezone.utc)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..services import Services
-from . import requests
+from . import records, requests
 from .audit import record_operator_access
 from .export import export_subject
 
@@ -31,13 +31,13 @@ def _audit(services: Services, operator: Operator, task: str, subject: str | Non
 
 
 def list_requests(services: Services, operator: Operator) -> list[dict[str, Any]]:
-    rows = requests.list_requests(services)
+    rows = records.list_requests(services)
     _audit(services, operator, "list requests", None)
     return rows
 
 
 def view_request(services: Services, request_id: str, operator: Operator) -> dict[str, Any]:
-    req = requests.get_request(services, request_id)
+    req = records.get_request(services, request_id)
     _audit(services, operator, f"view request {request_id}", req["subject"])
     return req
 

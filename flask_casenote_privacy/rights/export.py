@@ -11,7 +11,7 @@ from ..retention.archiving import archived_summary, read_archive
 from ..sources import json_safe
 from ..storage.tables import access_log
 from .provisions import provision_history
-from .requests import list_requests
+from .records import list_requests
 
 if TYPE_CHECKING:
     from ..services import Services

@@ -14,7 +14,7 @@ from flask import current_app
 
 from ..services import Services
 
-__all__ = ["KIND_TEXT", "render_notification", "send_notice"]
+__all__ = ["KIND_TEXT", "link_notice", "render_notification", "request_notice"]
 
 KIND_TEXT = {
     "withdraw": ("동의철회", "consent withdrawal"),
@@ -31,10 +31,23 @@ def render_notification(kind: str, **context: Any) -> tuple[str, str]:
     return subject.strip(), body.strip() + "\n"
 
 
-def send_notice(services: Services, to: str, kind: str, row: dict[str, Any], view: dict[str, Any]) -> None:
-    """Mail the notice ``kind`` about one request (``row`` as stored, ``view`` as shown)."""
-    subject, body = render_notification(kind, **_context(services, row, view))
-    services.mailer.send(to, subject, body, kind=kind)
+def request_notice(services: Services, kind: str, row: dict[str, Any], view: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of the notice ``kind`` about one request (``row`` as stored,
+    ``view`` as shown)."""
+    return render_notification(kind, **_context(services, row, view))
+
+
+def link_notice(services: Services, subject: str) -> tuple[str, str]:
+    """(subject, body) of a withdrawal-link mail; the single-use token is made now,
+    when the mail is sent, so it never waits anywhere at rest."""
+    policy = services.policy
+    return render_notification(
+        "withdraw_link",
+        link=services.external_url(f"/withdraw/confirm/{services.withdraw_tokens.make(subject)}"),
+        hours=services.settings.token_max_age // 3600,
+        controller_ko=policy.controller.name.get("ko"),
+        controller_en=policy.controller.name.get("en"),
+    )
 
 
 def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:

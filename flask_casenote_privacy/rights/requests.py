@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from ..consent import ledger_grants, record_consent
+from ..addresses import normal_address
 from ..errors import InvalidRequest, NotFound
 from ..periods import add_period
 from ..retention.archiving import archive_subject, retained_summary
@@ -23,7 +24,9 @@ from ..retention.report import PurgeReport
 from ..retention.tombstones import add_subject_tombstone
 from ..storage.tables import access_log, destructions
 from ..storage.tables import requests as requests_table
-from .notifications import render_notification, send_notice
+from .limits import hit
+from .outbox import LINK_LOOKUP, enqueue, wake
+from .records import get_request, list_requests, load_request, public_view
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -33,19 +36,15 @@ __all__ = [
     "KINDS",
     "complete_request",
     "execute_request",
-    "get_request",
-    "list_requests",
+    "notify",
     "refuse_request",
+    "request_withdraw_link",
     "register_request",
 ]
 
 KINDS = ("withdraw", "stop", "access", "delete")
 CHANNELS = ("web", "email", "written")
 REFUSABLE = ("stop", "delete", "access")
-
-
-def _not_found(request_id: str) -> NotFound:
-    return NotFound(f"no request {request_id!r}")
 
 
 # -- registering ---------------------------------------------------------------------
@@ -133,7 +132,7 @@ def _is_text(value: object, most: int) -> bool:
 # -- executing -----------------------------------------------------------------------
 def execute_request(services: Services, request_id: str) -> dict[str, Any]:
     """Carry out a withdrawal/stop/deletion; safe to run again after a crash."""
-    req = _load(services, request_id)
+    req = load_request(services, request_id)
     if req["status"] == "completed":
         return req
     if req["status"] == "refused":
@@ -217,7 +216,7 @@ def _erase_items_only_for(services: Services, subject: str, purposes: list[str])
 
 # -- the officer's decisions ---------------------------------------------------------
 def complete_request(services: Services, request_id: str, officer: str | None = None) -> dict[str, Any]:
-    req = _load(services, request_id)
+    req = load_request(services, request_id)
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
     if req["kind"] == "access":
@@ -231,7 +230,7 @@ def refuse_request(
     services: Services, request_id: str, *, ground: str, reason: str, officer: str | None = None
 ) -> dict[str, Any]:
     """Refuse on one of the policy's refusal grounds; nothing is erased."""
-    req = _load(services, request_id)
+    req = load_request(services, request_id)
     problems = []
     grounds = [g.id for g in services.policy.refusal_grounds]
     if ground not in grounds:
@@ -268,95 +267,32 @@ def _finish(services: Services, request_id: str, status: str, result: dict[str, 
         )
 
 
-# -- reading -------------------------------------------------------------------------
-def _load(services: Services, request_id: str) -> dict[str, Any]:
-    with services.databases.main.connect() as conn:
-        row = conn.execute(select(requests_table).where(requests_table.c.id == request_id)).mappings().first()
-    if row is None:
-        raise _not_found(request_id)
-    return dict(row)
+def request_withdraw_link(services: Services, email: str, client: str | None) -> None:
+    """Ask for a single-use withdrawal link for ``email`` (the member's, if any).
 
-
-def get_request(services: Services, request_id: str) -> dict[str, Any]:
-    """The public view of a request (no address)."""
-    return _public(services, _load(services, request_id))
-
-
-def _public(services: Services, row: dict[str, Any]) -> dict[str, Any]:
-    now = services.now()
-    result = json.loads(row["result"]) if row["result"] else {}
-    local = services.policy.tz
-    return {
-        "request_id": row["id"],
-        "id": row["id"],
-        "subject": row["subject"],
-        "kind": row["kind"],
-        "scope": row["scope"],
-        "purposes": row["purposes"].split(",") if row["purposes"] else [],
-        "channel": row["channel"],
-        "status": row["status"],
-        "received_at": row["received_at"].astimezone(local).isoformat(),
-        "due_at": row["due_at"].astimezone(local).isoformat(),
-        "completed_at": row["completed_at"].astimezone(local).isoformat() if row["completed_at"] else None,
-        "overdue": row["status"] == "registered" and row["due_at"] < now,
-        "registered_by": row["registered_by"],
-        "refusal": {"ground": row["refusal_ground"], "reason": row["refusal_reason"]}
-        if row["status"] == "refused"
-        else None,
-        "retained": result.get("retained", []),
-        **({"erased_items": result["erased_items"]} if "erased_items" in result else {}),
-    }
-
-
-def list_requests(services: Services, subject: str | None = None) -> list[dict[str, Any]]:
-    """Requests, overdue first, then open ones by due date, then the rest, newest first."""
-    query = select(requests_table)
-    if subject is not None:
-        query = query.where(requests_table.c.subject == subject)
-    with services.databases.main.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    views = [_public(services, r) for r in rows]
-    by_id = {r["id"]: r for r in rows}
-
-    def order(view: dict[str, Any]) -> tuple[int, float]:
-        row = by_id[view["id"]]
-        if view["overdue"]:
-            return (0, row["due_at"].timestamp())
-        if view["status"] == "registered":
-            return (1, row["due_at"].timestamp())
-        return (2, -row["received_at"].timestamp())
-
-    return sorted(views, key=order)
-
-
-def mail_withdraw_link(services: Services, email: str) -> None:
-    """Mail a single-use withdrawal link to the member with address ``email``, if any.
-
-    The caller's answer must not depend on whether a member was found (no
-    account enumeration).
+    Rate-limited per address and per client (:class:`RateLimited`). Whether a
+    member has that address is decided when the mail is sent, from the outbox:
+    the answer takes the same time for members and for anyone else.
     """
-    found = services.find_member(email)
-    if found is None:
-        return
-    subject, stored = found  # mail the address the host holds, never the one typed
-    policy = services.policy
-    title, text = render_notification(
-        "withdraw_link",
-        link=services.external_url(f"/withdraw/confirm/{services.withdraw_tokens.make(subject)}"),
-        hours=services.settings.token_max_age // 3600,
-        controller_ko=policy.controller.name.get("ko"),
-        controller_en=policy.controller.name.get("en"),
-    )
-    services.mailer.send_later(stored, title, text, kind="withdraw_link")
+    limits = services.settings.link_limits
+    hit(services, f"address:{normal_address(email) or email}", limits.per_address)
+    if client is not None:
+        hit(services, f"client:{client}", limits.per_client)
+    enqueue(services, LINK_LOOKUP, recipient=email)
+    wake(services)
 
 
 # -- notifications -------------------------------------------------------------------
 def notify(services: Services, request_id: str, kind: str) -> None:
-    """Tell the member; the address is cleared once a request is finished."""
-    row = _load(services, request_id)
+    """Put the notice in the outbox and wake the mail thread. A finished request's
+    address moves from its row to the outbox in one transaction; the outbox
+    destroys it once the mail is sent or its retry window ends."""
+    row = load_request(services, request_id)
     to = row["notify_to"] or (services.subject_email(row["subject"]) if row["status"] != "completed" else None)
-    if to:
-        send_notice(services, to, kind, row, _public(services, row))
-    if row["status"] in ("completed", "refused") and row["notify_to"]:
-        with services.databases.main.begin() as conn:
+    with services.databases.main.begin() as conn:
+        if to:
+            enqueue(services, kind, recipient=to, request_id=request_id, conn=conn)
+        if row["status"] in ("completed", "refused") and row["notify_to"]:
             conn.execute(update(requests_table).where(requests_table.c.id == request_id).values(notify_to=None))
+    if to:
+        wake(services)

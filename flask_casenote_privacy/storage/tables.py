@@ -38,8 +38,10 @@ __all__ = [
     "destructions",
     "metadata",
     "operator_access",
+    "outbox",
     "policy_versions",
     "provisions",
+    "rate_limits",
     "record_policy_version",
     "requests",
     "subject_keys",
@@ -180,6 +182,40 @@ operator_access = Table(
     Column("ip", String(45), nullable=True),
     Column("subject", String(SUBJECT), nullable=True),
     Column("task", String(255), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+
+# Notices to members waiting for SMTP: registering and executing a request never
+# waits for the mail server. A row holds the recipient's address only until the
+# mail is sent or its retry window ends; a withdrawal link's token is made when the
+# mail is sent, so no secret waits here.
+outbox = Table(
+    "privacy_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("request_id", String(32), nullable=True),
+    Column("subject", String(SUBJECT), nullable=True),
+    Column("recipient", String(320), nullable=True),
+    Column("status", String(16), nullable=False),  # pending, expired
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_error", String(64), nullable=True),
+    Index("ix_privacy_outbox_status_next", "status", "next_attempt_at"),
+)
+
+# Fixed-window request counters shared by every worker and host (rate limits of
+# the withdrawal-link route); keys are keyed hashes of an address or a client IP.
+rate_limits = Table(
+    "privacy_rate_limit",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 

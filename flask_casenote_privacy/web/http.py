@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import BuildError
 
 from ..capture.hooks import client_ip
-from ..errors import InvalidRequest, NotAllowed, NotFound, PrivacyError, SignInRequired, TokenError
+from ..errors import InvalidRequest, NotAllowed, NotFound, PrivacyError, RateLimited, SignInRequired, TokenError
 
 __all__ = [
     "STATUS",
@@ -32,6 +32,7 @@ STATUS: dict[type[PrivacyError], int] = {
     SignInRequired: 401,
     NotAllowed: 403,
     NotFound: 404,
+    RateLimited: 429,
 }
 
 

@@ -17,6 +17,7 @@ from ..policy import i18n
 from ..retention.ledger import destruction_history
 from ..rights import desk
 from ..rights.audit import operator_access_history
+from ..rights.outbox import undelivered
 from ..rights.requests import CHANNELS, KINDS
 from ..services import Services
 from .http import client_address, maybe_url, request_fields, wants_json
@@ -48,8 +49,9 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
     @officer_only
     def officer_index() -> Any:
         requests_ = desk.list_requests(services, operator())
+        notices = undelivered(services)
         if wants_json():
-            return jsonify(requests=requests_)
+            return jsonify(requests=requests_, undelivered_notices=notices)
         return render_template(
             "privacy/officer/index.html",
             lang="ko",
@@ -61,6 +63,7 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
             ui=lambda key: i18n.ui(key, "ko"),
             policy=services.policy,
             history_url=maybe_url("privacy.officer_destructions"),
+            notices=notices,
         )
 
     @bp.post("/officer/requests")

@@ -12,9 +12,10 @@ from flask_wtf.csrf import generate_csrf
 from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
 from ..policy import i18n
 from ..rights.export import export_subject
-from ..rights.requests import get_request, mail_withdraw_link, register_request
+from ..rights.records import get_request
+from ..rights.requests import register_request, request_withdraw_link
 from ..services import Services
-from .http import request_fields, wants_json
+from .http import client_address, request_fields, wants_json
 
 __all__ = ["add_rights_routes"]
 
@@ -83,7 +84,7 @@ def add_rights_routes(
         email = request_fields().get("email")
         if not isinstance(email, str) or "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
             raise InvalidRequest("email: a valid email address is required")
-        mail_withdraw_link(services, email.strip())
+        request_withdraw_link(services, email.strip(), client_address(services.settings.trusted_proxies))
         lang = language()
         if wants_json():
             return jsonify(status="accepted", message=_EMAIL_SENT[lang]), 202
