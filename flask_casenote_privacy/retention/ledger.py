@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
 from ..storage.tables import destructions
-from .report import PurgeReport
+from .report import Run
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -51,32 +51,31 @@ def method_of(engine: Engine, extra: str = "") -> str:
 def write_ledger(
     conn: Connection,
     services: Services,
-    report: PurgeReport,
+    run: Run,
     retention: str,
     target: str,
     count: int,
     method: str,
-    executor: str,
 ) -> None:
     """Add ``count`` to this run's ledger row for (class, target) — same transaction as the delete."""
     table = destructions if conn.engine is services.databases.main else archive_db.destructions
     changed = conn.execute(
         update(table)
-        .where(table.c.run_id == report.run_id, table.c.retention == retention, table.c.target == target)
+        .where(table.c.run_id == run.id, table.c.retention == retention, table.c.target == target)
         .values(count=table.c.count + count)
     ).rowcount
     if not changed:
         conn.execute(
             insert(table).values(
-                run_id=report.run_id,
+                run_id=run.id,
                 ran_at=services.now(),
-                purge_now=report.now,
+                purge_now=run.now,
                 retention=retention,
                 statute=statute_of(services, retention),
                 target=target,
                 count=count,
                 method=method,
-                executor=executor[:191],
+                executor=run.executor[:191],
             )
         )
 

@@ -30,7 +30,6 @@ def shred_keys(
     services: Services,
     report: PurgeReport,
     now: datetime,
-    executor: str,
     dry_run: bool,
     wanted: set[str] | None = None,
 ) -> None:
@@ -87,7 +86,7 @@ def shred_keys(
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(chunk))).rowcount or 0
             if count:  # else a concurrent purge deleted them, and wrote their tombstones
                 _add_tombstones(conn, [refs[s] for s in chunk], "key", services.now())
-                write_ledger(conn, services, report, "subject_key", "subject_keys", count, method, executor)
+                write_ledger(conn, services, report.run, "subject_key", "subject_keys", count, method)
         entry.destroyed += count
 
 
@@ -131,7 +130,7 @@ def add_subject_tombstone(
             _add_tombstones(conn, digests[start : start + 500], "record", now)
 
 
-def reapply_tombstones(services: Services, report: PurgeReport, executor: str, wanted: set[str] | None) -> None:
+def reapply_tombstones(services: Services, report: PurgeReport, wanted: set[str] | None) -> None:
     """A restored backup must not resurrect what was destroyed: keys, their archived
     ciphertext, and withdrawn members' rows in the host's sources."""
     dbs = services.databases
@@ -149,7 +148,7 @@ def reapply_tombstones(services: Services, report: PurgeReport, executor: str, w
         with dbs.main.begin() as conn:
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(revived))).rowcount or 0
             if count:
-                write_ledger(conn, services, report, "subject_key", "subject_keys", count, method, executor)
+                write_ledger(conn, services, report.run, "subject_key", "subject_keys", count, method)
         report.cls("subject_key", INTERNAL_CLASSES["subject_key"]).destroyed += count
     key_refs = [ref for ref, kinds in dead.items() if "key" in kinds]
     records = archive_db.archived_records
@@ -171,18 +170,17 @@ def reapply_tombstones(services: Services, report: PurgeReport, executor: str, w
                     or 0
                 )
                 if count:
-                    write_ledger(conn, services, report, retention, "archived_records", count, method, executor)
+                    write_ledger(conn, services, report.run, retention, "archived_records", count, method)
                     report.cls(retention, statute_of(services, retention)).destroyed += count
     subject_refs = {ref for ref, kinds in dead.items() if "subject" in kinds}
     record_refs = {ref for ref, kinds in dead.items() if "record" in kinds}
     if subject_refs:
-        _reapply_withdrawals(services, report, executor, wanted, subject_refs, record_refs, method)
+        _reapply_withdrawals(services, report, wanted, subject_refs, record_refs, method)
 
 
 def _reapply_withdrawals(
     services: Services,
     report: PurgeReport,
-    executor: str,
     wanted: set[str] | None,
     refs: set[str],
     record_refs: set[str],
@@ -215,5 +213,5 @@ def _reapply_withdrawals(
             count = source.erase(subject)
             if count:
                 with services.databases.main.begin() as conn:
-                    write_ledger(conn, services, report, retention, f"host:{name}"[:64], count, method, executor)
+                    write_ledger(conn, services, report.run, retention, f"host:{name}"[:64], count, method)
                 report.cls(retention, statute_of(services, retention)).destroyed += count

@@ -20,7 +20,7 @@ from ..errors import InvalidRequest, NotFound
 from ..periods import add_period
 from ..retention.archiving import archive_subject, retained_summary
 from ..retention.ledger import write_ledger
-from ..retention.report import PurgeReport
+from ..retention.report import Run
 from ..retention.tombstones import add_subject_tombstone
 from ..storage.tables import access_log, destructions
 from ..storage.tables import requests as requests_table
@@ -172,8 +172,7 @@ def _ledger_erasure(services: Services, request_id: str, name: str, subject: str
             method = f"deleted from the host's {name} on withdrawal (request {request_id[:8]})"
         else:
             method = f"moved to the archive encrypted, host rows deleted (request {request_id[:8]})"
-        report = PurgeReport(run_id=request_id, now=services.now(), dry_run=False)
-        write_ledger(conn, services, report, retention, target, count, method, "withdrawal")
+        write_ledger(conn, services, Run(request_id, services.now(), "withdrawal"), retention, target, count, method)
 
 
 def _withdraw_consents(services: Services, subject: str, purposes: list[str] | None, channel: str) -> None:
