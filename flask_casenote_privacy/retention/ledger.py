@@ -17,7 +17,7 @@ from .report import Run
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["INTERNAL_CLASSES", "destruction_history", "method_of", "statute_of", "write_ledger"]
+__all__ = ["INTERNAL_CLASSES", "UNTIL_WITHDRAWAL", "destruction_history", "method_of", "statute_of", "write_ledger"]
 
 # Classes the extension keeps on its own behalf (not in the policy file).
 INTERNAL_CLASSES = {
@@ -26,11 +26,19 @@ INTERNAL_CLASSES = {
     "subject_key": "crypto-shredding: the key of a subject none of whose archived records remain",
 }
 
+# The class host data erased on withdrawal is recorded under when the policy has no
+# class kept "until withdrawal" (see ``erasure.erased_class``). Not in INTERNAL_CLASSES:
+# nothing the purge keeps or expires is of this class, so its report has no line for it.
+UNTIL_WITHDRAWAL = "until_withdrawal"
+_UNTIL_WITHDRAWAL_STATUTE = "개인정보 보호법 제21조 (보유기간 경과 또는 처리 목적 달성 시 지체 없이 파기)"
+
 
 def statute_of(services: Services, retention: str) -> str:
     if retention in INTERNAL_CLASSES:
         return INTERNAL_CLASSES[retention]
     cls = services.policy.find_retention_class(retention)
+    if cls is None and retention == UNTIL_WITHDRAWAL:
+        return _UNTIL_WITHDRAWAL_STATUTE
     if cls is None:
         return "unknown class (not in the current policy)"
     article = f" ({cls.article.get('ko')})" if cls.article else ""

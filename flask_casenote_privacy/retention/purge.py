@@ -22,10 +22,11 @@ from sqlalchemy.engine import Connection
 from ..storage import archive_tables as archive_db
 from ..storage.engines import as_utc
 from ..storage.tables import access_log, operator_access, provisions, token_uses
+from .erasure import erase_restored
 from .ledger import INTERNAL_CLASSES, method_of, statute_of, write_ledger
 from .report import PurgeReport, Run
 from .scrub import scrub_all
-from .tombstones import reapply_tombstones, shred_keys
+from .tombstones import read_tombstones, reapply_tombstones, shred_keys
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -81,7 +82,9 @@ def purge(
             report.cls(retention, statute_of(services, retention))
     services.flush(timeout=60)
     if not dry_run:
-        reapply_tombstones(services, report, wanted)
+        dead = read_tombstones(services)
+        reapply_tombstones(services, report, wanted, dead)
+        erase_restored(services, report, wanted, dead)
     for target in TARGETS:
         engine = services.databases.main if target.database == "main" else services.databases.archive
         if not dry_run:

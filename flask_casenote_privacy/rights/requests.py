@@ -18,11 +18,9 @@ from sqlalchemy import insert, select, update
 from ..consent import ledger_grants, record_consent
 from ..errors import InvalidRequest, NotFound
 from ..periods import add_period
-from ..retention.archiving import archive_subject, retained_summary
-from ..retention.ledger import write_ledger
-from ..retention.report import Run
-from ..retention.tombstones import add_subject_tombstone
-from ..storage.tables import access_log, destructions
+from ..retention.archiving import retained_summary
+from ..retention.erasure import erase_for_request
+from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
 from .notifications import render_notification, send_notice
 
@@ -129,13 +127,7 @@ def execute_request(services: Services, request_id: str) -> dict[str, Any]:
     services.flush(timeout=30)  # the subject's access events in flight count too
     if req["scope"] == "all":
         _withdraw_consents(services, subject, None, req["channel"])
-        archive_subject(services, subject, services.sources, request_id)
-        # Only after the archive committed: erase the host's rows, dependants first.
-        held = {name: source.export(subject) for name, source in services.sources.items()}
-        add_subject_tombstone(services, subject, held)  # before erasing: a crash must not lose it
-        for name, source in reversed(list(services.sources.items())):
-            _ledger_erasure(services, request_id, name, subject)
-            source.erase(subject)
+        erase_for_request(services, subject, request_id)
         result: dict[str, Any] = {"retained": retained_summary(services, subject)}
     else:
         purposes = req["purposes"].split(",")
@@ -145,34 +137,6 @@ def execute_request(services: Services, request_id: str) -> dict[str, Any]:
     _finish(services, request_id, "completed", result)
     notify(services, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
     return get_request(services, request_id)
-
-
-def _ledger_erasure(services: Services, request_id: str, name: str, subject: str) -> None:
-    """Put a source's erasure in the destruction ledger (run id = the request id) just
-    before it happens: the officer's one record of everything destroyed, by purge or
-    by request. Written once per (request, source): a re-run after a crash between
-    this line and the erase finds it and does not count the same rows again."""
-    source = services.sources[name]
-    retention = "membership" if source.retention is None else source.retention
-    target = f"host:{name}"
-    with services.databases.main.begin() as conn:
-        exists = conn.execute(
-            select(destructions.c.id).where(
-                destructions.c.run_id == request_id,
-                destructions.c.retention == retention,
-                destructions.c.target == target,
-            )
-        ).first()
-        if exists:
-            return
-        count = len(source.export(subject))
-        if not count:
-            return
-        if source.retention is None:
-            method = f"deleted from the host's {name} on withdrawal (request {request_id[:8]})"
-        else:
-            method = f"moved to the archive encrypted, host rows deleted (request {request_id[:8]})"
-        write_ledger(conn, services, Run(request_id, services.now(), "withdrawal"), retention, target, count, method)
 
 
 def _withdraw_consents(services: Services, subject: str, purposes: list[str] | None, channel: str) -> None:
