@@ -116,8 +116,10 @@ def register_request(
 
 
 # -- executing -----------------------------------------------------------------------
-def execute_request(services: Services, request_id: str) -> dict[str, Any]:
-    """Carry out a withdrawal/stop/deletion; safe to run again after a crash."""
+def execute_request(services: Services, request_id: str, *, decided_by: str | None = None) -> dict[str, Any]:
+    """Carry out a withdrawal/stop/deletion; safe to run again after a crash.
+
+    ``decided_by`` is the officer who completed the request, if one did."""
     req = _load(services, request_id)
     if req["status"] == "completed":
         return req
@@ -134,7 +136,7 @@ def execute_request(services: Services, request_id: str) -> dict[str, Any]:
         _withdraw_consents(services, subject, purposes, req["channel"])
         erased_items = _erase_items_only_for(services, subject, purposes)
         result = {"retained": retained_summary(services, subject), "erased_items": sorted(erased_items)}
-    _finish(services, request_id, "completed", result)
+    _finish(services, request_id, "completed", result, decided_by)
     notify(services, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
     return get_request(services, request_id)
 
@@ -167,20 +169,22 @@ def _erase_items_only_for(services: Services, subject: str, purposes: list[str])
 
 # -- the officer's decisions ---------------------------------------------------------
 def complete_request(services: Services, request_id: str, officer: str | None = None) -> dict[str, Any]:
+    """Carry out a registered request; ``officer`` is recorded as who decided it."""
     req = _load(services, request_id)
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
     if req["kind"] == "access":
-        _finish(services, request_id, "completed", {"export": "available to the signed-in member"})
+        _finish(services, request_id, "completed", {"export": "available to the signed-in member"}, officer)
         notify(services, request_id, "access_ready")
         return get_request(services, request_id)
-    return execute_request(services, request_id)
+    return execute_request(services, request_id, decided_by=officer)
 
 
 def refuse_request(
     services: Services, request_id: str, *, ground: str, reason: str, officer: str | None = None
 ) -> dict[str, Any]:
-    """Refuse on one of the policy's refusal grounds; nothing is erased."""
+    """Refuse on one of the policy's refusal grounds; nothing is erased. ``officer`` is
+    recorded as who decided it."""
     req = _load(services, request_id)
     problems = []
     grounds = [g.id for g in services.policy.refusal_grounds]
@@ -203,19 +207,33 @@ def refuse_request(
                 refusal_ground=ground,
                 refusal_reason=reason.strip(),
                 completed_at=services.now(),
+                decided_by=_officer_name(officer),
             )
         )
     notify(services, request_id, "request_refused")
     return get_request(services, request_id)
 
 
-def _finish(services: Services, request_id: str, status: str, result: dict[str, Any]) -> None:
+def _finish(
+    services: Services, request_id: str, status: str, result: dict[str, Any], decided_by: str | None = None
+) -> None:
     with services.databases.main.begin() as conn:
         conn.execute(
             update(requests_table)
             .where(requests_table.c.id == request_id)
-            .values(status=status, completed_at=services.now(), result=json.dumps(result, ensure_ascii=False))
+            .values(
+                status=status,
+                completed_at=services.now(),
+                result=json.dumps(result, ensure_ascii=False),
+                decided_by=_officer_name(decided_by),
+            )
         )
+
+
+def _officer_name(officer: str | None) -> str | None:
+    """Who decided, cut to the column's 191 characters as the ledger cuts its executor:
+    an over-long name must not fail the update after the erasure was carried out."""
+    return officer[:191] if officer else None
 
 
 # -- reading -------------------------------------------------------------------------
@@ -250,6 +268,7 @@ def _public(services: Services, row: dict[str, Any]) -> dict[str, Any]:
         "completed_at": row["completed_at"].astimezone(local).isoformat() if row["completed_at"] else None,
         "overdue": row["status"] == "registered" and row["due_at"] < now,
         "registered_by": row["registered_by"],
+        "decided_by": row["decided_by"],
         "refusal": {"ground": row["refusal_ground"], "reason": row["refusal_reason"]}
         if row["status"] == "refused"
         else None,
