@@ -7,8 +7,8 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-from dataclasses import asdict
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -227,8 +227,10 @@ def outbox_command(send: bool, fmt: str) -> None:
     if sent is not None:
         click.echo(f"sent {sent.sent}, failed {sent.failed} (retried later), expired {sent.expired}")
     for r in rows:
-        click.echo(f"{r['status']:<8} {r['kind']:<22} request={r['request_id'] or '-'} attempts={r['attempts']} "
-                   f"error={r['last_error'] or '-'}")
+        click.echo(
+            f"{r['status']:<8} {r['kind']:<22} request={r['request_id'] or '-'} attempts={r['attempts']} "
+            f"error={r['last_error'] or '-'}"
+        )
     if not rows:
         click.echo("every notice has been delivered")
 

@@ -36,6 +36,10 @@ class MailSettings:
     timeout: float
 
 
+def _nothing() -> None:
+    pass
+
+
 class Mailer:
     """Sends one message (``send``), and runs delivery jobs on one background thread
     (``run_soon``): a request hands its notices to the outbox and returns at once,
@@ -46,7 +50,9 @@ class Mailer:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
-        self._again = False
+        self._running = False  # a job is in hand on the mail thread
+        self._again = False  # ...and another run was asked for meanwhile
+        self._next: Callable[[], None] = _nothing
 
     def send(self, to: str, subject: str, body: str, *, kind: str) -> None:
         """Send now; raises on any SMTP or network failure (the outbox retries)."""
@@ -71,28 +77,30 @@ class Mailer:
         log.info("privacy mail sent: kind=%s", kind)
 
     def run_soon(self, job: Callable[[], None]) -> None:
-        """Run ``job`` on the mail thread. Calls coalesce: while a job waits or runs,
-        another call only asks for one more run, so the queue never grows."""
+        """Run ``job`` on the mail thread. Calls coalesce: while a job runs, another
+        call only asks for one more run (of the latest job), so the queue never grows."""
         with self._lock:
-            if self._pending is not None and not self._pending.done():
+            self._next = job
+            if self._running:
                 self._again = True
-                self._next = job
                 return
+            self._running = True
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="privacy-mail")
-            self._pending = self._pool.submit(self._run, job)
+            self._pending = self._pool.submit(self._run)
 
-    def _run(self, job: Callable[[], None]) -> None:
+    def _run(self) -> None:
         while True:
+            with self._lock:
+                job, self._again = self._next, False
             try:
                 job()
             except Exception as exc:  # the outbox keeps the notices; the next run retries
                 log.error("privacy mail delivery failed: error=%s", type(exc).__name__)
             with self._lock:
                 if not self._again:
+                    self._running = False
                     return
-                self._again = False
-                job = self._next
 
     def flush(self, timeout: float | None = 30) -> None:
         """Wait for the delivery job in hand (tests and the end of a CLI command)."""

@@ -94,7 +94,7 @@ def build_site(
         if smtp
         else {}
     )
-    app = make_app(PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive, **mail, **config)
+    app = make_app(PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive, **{**mail, **config})
     host_url = (
         URL.create("sqlite", database=str(tmp_path / "host.sqlite")) if main.get_backend_name() == "sqlite" else main
     )

@@ -12,25 +12,34 @@ from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
 from ..storage.tables import destructions
-from .report import PurgeReport
+from .report import Run
 
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["INTERNAL_CLASSES", "destruction_history", "method_of", "statute_of", "write_ledger"]
+__all__ = ["INTERNAL_CLASSES", "UNTIL_WITHDRAWAL", "destruction_history", "method_of", "statute_of", "write_ledger"]
 
 # Classes the extension keeps on its own behalf (not in the policy file).
 INTERNAL_CLASSES = {
     "operator_access": "개인정보 보호법 제29조, 개인정보의 안전성 확보조치 기준 제8조 (접속기록)",
     "withdrawal_link": "single-use withdrawal links: kept only until they expire",
     "subject_key": "crypto-shredding: the key of a subject none of whose archived records remain",
+    "mail_address": "개인정보 보호법 제21조: a member's address, kept only to send a notice (mail outbox)",
 }
+
+# The class host data erased on withdrawal is recorded under when the policy has no
+# class kept "until withdrawal" (see ``erasure.erased_class``). Not in INTERNAL_CLASSES:
+# nothing the purge keeps or expires is of this class, so its report has no line for it.
+UNTIL_WITHDRAWAL = "until_withdrawal"
+_UNTIL_WITHDRAWAL_STATUTE = "개인정보 보호법 제21조 (보유기간 경과 또는 처리 목적 달성 시 지체 없이 파기)"
 
 
 def statute_of(services: Services, retention: str) -> str:
     if retention in INTERNAL_CLASSES:
         return INTERNAL_CLASSES[retention]
     cls = services.policy.find_retention_class(retention)
+    if cls is None and retention == UNTIL_WITHDRAWAL:
+        return _UNTIL_WITHDRAWAL_STATUTE
     if cls is None:
         return "unknown class (not in the current policy)"
     article = f" ({cls.article.get('ko')})" if cls.article else ""
@@ -51,32 +60,31 @@ def method_of(engine: Engine, extra: str = "") -> str:
 def write_ledger(
     conn: Connection,
     services: Services,
-    report: PurgeReport,
+    run: Run,
     retention: str,
     target: str,
     count: int,
     method: str,
-    executor: str,
 ) -> None:
     """Add ``count`` to this run's ledger row for (class, target) — same transaction as the delete."""
     table = destructions if conn.engine is services.databases.main else archive_db.destructions
     changed = conn.execute(
         update(table)
-        .where(table.c.run_id == report.run_id, table.c.retention == retention, table.c.target == target)
+        .where(table.c.run_id == run.id, table.c.retention == retention, table.c.target == target)
         .values(count=table.c.count + count)
     ).rowcount
     if not changed:
         conn.execute(
             insert(table).values(
-                run_id=report.run_id,
+                run_id=run.id,
                 ran_at=services.now(),
-                purge_now=report.now,
+                purge_now=run.now,
                 retention=retention,
                 statute=statute_of(services, retention),
                 target=target,
                 count=count,
                 method=method,
-                executor=executor[:191],
+                executor=run.executor[:191],
             )
         )
 

@@ -22,10 +22,12 @@ from sqlalchemy.engine import Connection
 from ..storage import archive_tables as archive_db
 from ..storage.engines import as_utc
 from ..storage.tables import access_log, operator_access, provisions, token_uses
+from .erasure import erase_restored
 from .ledger import INTERNAL_CLASSES, method_of, statute_of, write_ledger
-from .report import PurgeReport
+from .mail_addresses import ADDRESS_CLASS, expire_mail_addresses
+from .report import PurgeReport, Run
 from .scrub import scrub_all
-from .tombstones import reapply_tombstones, shred_keys
+from .tombstones import read_tombstones, reapply_tombstones, shred_keys
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -75,20 +77,28 @@ def purge(
     """Destroy what is past its retention at ``now`` (default: the clock)."""
     now = now or services.now()
     wanted = set(classes) if classes else None
-    report = PurgeReport(run_id=uuid.uuid4().hex, now=now, dry_run=dry_run)
+    report = PurgeReport(Run(uuid.uuid4().hex, now, executor), dry_run=dry_run)
     for retention in known_classes(services):  # every class gets a line, even with nothing to do
         if wanted is None or retention in wanted:
             report.cls(retention, statute_of(services, retention))
     services.flush(timeout=60)
     if not dry_run:
-        reapply_tombstones(services, report, executor, wanted)
+        dead = read_tombstones(services)
+        reapply_tombstones(services, report, wanted, dead)
+        erase_restored(services, report, wanted, dead)
     for target in TARGETS:
         engine = services.databases.main if target.database == "main" else services.databases.archive
         if not dry_run:
-            _destroy_expired(services, engine, target, now, wanted, report, batch_size, executor)
+            _destroy_expired(services, engine, target, now, wanted, report, batch_size)
         _tally(services, engine, target, now, wanted, report, expired=dry_run)
     if wanted is None or "subject_key" in wanted:
-        shred_keys(services, report, now, executor, dry_run, wanted)
+        shred_keys(services, report, now, dry_run, wanted)
+    if not dry_run and (wanted is None or ADDRESS_CLASS in wanted):
+        expired = expire_mail_addresses(services, report.run)
+        entry = report.cls(ADDRESS_CLASS, statute_of(services, ADDRESS_CLASS))
+        entry.destroyed += expired
+        if expired:
+            entry.targets.add("outbox")
     if not dry_run and report.destroyed:
         scrub_all(services, vacuum)
     return report
@@ -158,7 +168,6 @@ def _destroy_expired(
     wanted: set[str] | None,
     report: PurgeReport,
     batch_size: int,
-    executor: str,
 ) -> None:
     with engine.connect() as conn:
         found = _expired_classes(conn, target, now, wanted)
@@ -173,7 +182,7 @@ def _destroy_expired(
             with engine.begin() as conn:
                 count = _batch_delete(conn, target, now, retention, size)
                 if count:
-                    write_ledger(conn, services, report, retention, target.name, count, method, executor)
+                    write_ledger(conn, services, report.run, retention, target.name, count, method)
             entry.destroyed += count
             # Stop only on an empty batch: a short one may just mean a concurrent
             # purge took some of these rows, while more remain.

@@ -1,5 +1,5 @@
 """What a purge reports: per retention class, how many records were destroyed, how
-many are kept, and the next expiry."""
+many are kept, and the next expiry; and the run every ledger row of it names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ClassReport", "PurgeReport"]
+__all__ = ["ClassReport", "PurgeReport", "Run"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One destruction run as the ledger records it: a purge, or the erasure done for a
+    request (its id is then the request's). Every ledger row names its run."""
+
+    id: str
+    now: datetime  # the instant the run decides by (the ledger's ``purge_now``)
+    executor: str  # who ran it: an operator, "withdrawal", "app"...
 
 
 @dataclass
@@ -22,10 +32,17 @@ class ClassReport:
 
 @dataclass
 class PurgeReport:
-    run_id: str
-    now: datetime
+    run: Run
     dry_run: bool
     classes: dict[str, ClassReport] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    @property
+    def now(self) -> datetime:
+        return self.run.now
 
     def cls(self, retention: str, statute: str) -> ClassReport:
         if retention not in self.classes:

@@ -23,14 +23,16 @@ from .report import PurgeReport
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["add_subject_tombstone", "reapply_tombstones", "record_digest", "shred_keys"]
+__all__ = ["RESTORED", "add_subject_tombstone", "read_tombstones", "reapply_tombstones", "record_digest", "shred_keys"]
+
+# The ledger's method for whatever a tombstone destroys again after a restore.
+RESTORED = "re-applied after a restore (tombstone)"
 
 
 def shred_keys(
     services: Services,
     report: PurgeReport,
     now: datetime,
-    executor: str,
     dry_run: bool,
     wanted: set[str] | None = None,
 ) -> None:
@@ -87,7 +89,7 @@ def shred_keys(
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(chunk))).rowcount or 0
             if count:  # else a concurrent purge deleted them, and wrote their tombstones
                 _add_tombstones(conn, [refs[s] for s in chunk], "key", services.now())
-                write_ledger(conn, services, report, "subject_key", "subject_keys", count, method, executor)
+                write_ledger(conn, services, report.run, "subject_key", "subject_keys", count, method)
         entry.destroyed += count
 
 
@@ -131,17 +133,24 @@ def add_subject_tombstone(
             _add_tombstones(conn, digests[start : start + 500], "record", now)
 
 
-def reapply_tombstones(services: Services, report: PurgeReport, executor: str, wanted: set[str] | None) -> None:
-    """A restored backup must not resurrect what was destroyed: keys, their archived
-    ciphertext, and withdrawn members' rows in the host's sources."""
+def read_tombstones(services: Services) -> dict[str, set[str]]:
+    """Every tombstone: keyed hash -> its kinds ("subject", "record", "key")."""
+    with services.databases.main.connect() as conn:
+        return {row[0]: _kinds(row[1]) for row in conn.execute(select(tombstones.c.ref, tombstones.c.kind))}
+
+
+def reapply_tombstones(
+    services: Services, report: PurgeReport, wanted: set[str] | None, dead: dict[str, set[str]]
+) -> None:
+    """A restored backup must not resurrect what was destroyed: destroyed keys and
+    their archived ciphertext (``dead``: :func:`read_tombstones`). Withdrawn members'
+    rows in the host's sources are erased again by ``erasure.erase_restored``."""
+    if not dead:
+        return
     dbs = services.databases
     hash_key = services.hash_key
     with dbs.main.connect() as conn:
-        dead = {row[0]: _kinds(row[1]) for row in conn.execute(select(tombstones.c.ref, tombstones.c.kind))}
         keys = conn.execute(select(subject_keys.c.subject)).scalars().all()
-    if not dead:
-        return
-    method = "re-applied after a restore (tombstone)"
     # Only a destroyed key comes back destroyed: a withdrawn member's key must keep
     # their archived records readable until those records expire.
     revived = [s for s in keys if "key" in dead.get(subject_ref(hash_key, s), ())]
@@ -149,7 +158,7 @@ def reapply_tombstones(services: Services, report: PurgeReport, executor: str, w
         with dbs.main.begin() as conn:
             count = conn.execute(delete(subject_keys).where(subject_keys.c.subject.in_(revived))).rowcount or 0
             if count:
-                write_ledger(conn, services, report, "subject_key", "subject_keys", count, method, executor)
+                write_ledger(conn, services, report.run, "subject_key", "subject_keys", count, RESTORED)
         report.cls("subject_key", INTERNAL_CLASSES["subject_key"]).destroyed += count
     key_refs = [ref for ref, kinds in dead.items() if "key" in kinds]
     records = archive_db.archived_records
@@ -171,49 +180,5 @@ def reapply_tombstones(services: Services, report: PurgeReport, executor: str, w
                     or 0
                 )
                 if count:
-                    write_ledger(conn, services, report, retention, "archived_records", count, method, executor)
+                    write_ledger(conn, services, report.run, retention, "archived_records", count, RESTORED)
                     report.cls(retention, statute_of(services, retention)).destroyed += count
-    subject_refs = {ref for ref, kinds in dead.items() if "subject" in kinds}
-    record_refs = {ref for ref, kinds in dead.items() if "record" in kinds}
-    if subject_refs:
-        _reapply_withdrawals(services, report, executor, wanted, subject_refs, record_refs, method)
-
-
-def _reapply_withdrawals(
-    services: Services,
-    report: PurgeReport,
-    executor: str,
-    wanted: set[str] | None,
-    refs: set[str],
-    record_refs: set[str],
-    method: str,
-) -> None:
-    """Withdrawn members found again in the host's sources (a restored host backup):
-    erase them again from every source, as the withdrawal did; records the law keeps
-    are archived first (idempotent: normally they are there already)."""
-    from .archiving import archive_subject
-
-    hash_key = services.hash_key
-    sources = services.sources
-    revived: dict[str, None] = {}
-    for source in sources.values():
-        subjects = getattr(source, "subjects", None)
-        if subjects is not None:
-            revived.update((s, None) for s in subjects() if subject_ref(hash_key, s) in refs)
-    for subject in revived:
-        # Erase only a restored copy: every record the subject has now must be one
-        # that was destroyed. A new member given a reused id has records of their own
-        # (their own name and email at least), and nothing of theirs is touched.
-        current = [(name, record) for name, source in sources.items() for record in source.export(subject)]
-        if not current or not all(record_digest(hash_key, name, record) in record_refs for name, record in current):
-            continue
-        archive_subject(services, subject, sources, None)
-        for name, source in reversed(list(sources.items())):  # dependants first, as a withdrawal does
-            retention = source.retention or "membership"
-            if wanted is not None and retention not in wanted:
-                continue
-            count = source.erase(subject)
-            if count:
-                with services.databases.main.begin() as conn:
-                    write_ledger(conn, services, report, retention, f"host:{name}"[:64], count, method, executor)
-                report.cls(retention, statute_of(services, retention)).destroyed += count

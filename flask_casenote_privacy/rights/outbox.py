@@ -21,13 +21,15 @@ from sqlalchemy.engine import Connection
 
 from ..periods import add_period
 from ..retention.ledger import write_ledger
+from ..retention.mail_addresses import ADDRESS_CLASS, expire_mail_addresses
 from ..retention.report import Run
 from ..services import Services
+from ..storage.engines import checkpoint_wal
 from ..storage.tables import outbox
 from .notifications import link_notice, request_notice
 from .records import load_request, public_view
 
-__all__ = ["LINK_LOOKUP", "Delivery", "deliver_due", "enqueue", "expire_undeliverable", "undelivered", "wake"]
+__all__ = ["LINK_LOOKUP", "Delivery", "deliver_due", "enqueue", "undelivered", "wake"]
 
 # A withdrawal link asked for with a typed address: who it belongs to is looked up
 # when the mail is sent, so that asking takes the same time for members and others.
@@ -36,7 +38,6 @@ LINK = "withdraw_link"
 CLAIM = timedelta(minutes=5)  # a claimed row not sent by then (a crash) is tried again
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)
-ADDRESS_CLASS = "mail_address"
 
 
 @dataclass
@@ -92,8 +93,7 @@ def wake(services: Services) -> None:
 def deliver_due(services: Services, *, now: datetime | None = None, limit: int = 500) -> Delivery:
     """Send every notice that is due; expire those whose window is over."""
     now = now or services.now()
-    result = Delivery()
-    expire_undeliverable(services, now, result)
+    result = Delivery(expired=expire_mail_addresses(services, Run(uuid.uuid4().hex, now, "mail")))
     for row in _claim(services, now, limit):
         try:
             message = _render(services, row)
@@ -109,6 +109,8 @@ def deliver_due(services: Services, *, now: datetime | None = None, limit: int =
         else:
             _finish(services, row, now, "sent")
             result.sent += 1
+    if result.sent or result.dropped or result.expired:
+        checkpoint_wal(services.databases.main)  # no address left behind in SQLite's -wal file
     return result
 
 
@@ -168,28 +170,10 @@ def _finish(services: Services, row: dict[str, Any], now: datetime, outcome: str
             write_ledger(conn, services, Run(uuid.uuid4().hex, now, "mail"), ADDRESS_CLASS, "outbox", 1, method)
 
 
-def expire_undeliverable(services: Services, now: datetime, result: Delivery | None = None) -> int:
-    """Notices whose retry window is over: the address is destroyed (and ledgered);
-    the row stays, without it, so the officer sees what was never delivered."""
-    over = and_(outbox.c.status == "pending", outbox.c.expires_at <= now)
-    with services.databases.main.begin() as conn:
-        count = conn.execute(update(outbox).where(over).values(status="expired", recipient=None, subject=None)).rowcount
-        if count:
-            method = "address deleted: retry window over, notice undelivered"
-            write_ledger(conn, services, Run(uuid.uuid4().hex, now, "mail"), ADDRESS_CLASS, "outbox", int(count), method)
-    if result is not None:
-        result.expired += int(count or 0)
-    return int(count or 0)
-
-
 def undelivered(services: Services) -> list[dict[str, Any]]:
     """Notices not delivered yet or never (for the officer's page): no addresses."""
     tz = services.policy.tz
-    query = (
-        select(outbox)
-        .where(or_(outbox.c.status == "expired", outbox.c.attempts > 0))
-        .order_by(outbox.c.id)
-    )
+    query = select(outbox).where(or_(outbox.c.status == "expired", outbox.c.attempts > 0)).order_by(outbox.c.id)
     with services.databases.main.connect() as conn:
         rows = conn.execute(query).mappings().all()
         pending = conn.execute(select(func.count()).where(outbox.c.status == "pending")).scalar_one()

@@ -46,6 +46,7 @@ def public_view(services: Services, row: dict[str, Any]) -> dict[str, Any]:
         "completed_at": row["completed_at"].astimezone(local).isoformat() if row["completed_at"] else None,
         "overdue": row["status"] == "registered" and row["due_at"] < now,
         "registered_by": row["registered_by"],
+        "decided_by": row["decided_by"],
         "refusal": {"ground": row["refusal_ground"], "reason": row["refusal_reason"]}
         if row["status"] == "refused"
         else None,

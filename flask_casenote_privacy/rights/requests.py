@@ -12,21 +12,19 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
-from ..consent import ledger_grants, record_consent
 from ..addresses import normal_address
-from ..errors import InvalidRequest, NotFound
+from ..consent import ledger_grants, record_consent
+from ..errors import InvalidRequest
 from ..periods import add_period
-from ..retention.archiving import archive_subject, retained_summary
-from ..retention.ledger import write_ledger
-from ..retention.report import PurgeReport
-from ..retention.tombstones import add_subject_tombstone
-from ..storage.tables import access_log, destructions
+from ..retention.archiving import retained_summary
+from ..retention.erasure import erase_for_request
+from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
 from .limits import hit
 from .outbox import LINK_LOOKUP, enqueue, wake
-from .records import get_request, list_requests, load_request, public_view
+from .records import get_request, load_request
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -38,8 +36,8 @@ __all__ = [
     "execute_request",
     "notify",
     "refuse_request",
-    "request_withdraw_link",
     "register_request",
+    "request_withdraw_link",
 ]
 
 KINDS = ("withdraw", "stop", "access", "delete")
@@ -130,8 +128,10 @@ def _is_text(value: object, most: int) -> bool:
 
 
 # -- executing -----------------------------------------------------------------------
-def execute_request(services: Services, request_id: str) -> dict[str, Any]:
-    """Carry out a withdrawal/stop/deletion; safe to run again after a crash."""
+def execute_request(services: Services, request_id: str, *, decided_by: str | None = None) -> dict[str, Any]:
+    """Carry out a withdrawal/stop/deletion; safe to run again after a crash.
+
+    ``decided_by`` is the officer who completed the request, if one did."""
     req = load_request(services, request_id)
     if req["status"] == "completed":
         return req
@@ -141,51 +141,16 @@ def execute_request(services: Services, request_id: str) -> dict[str, Any]:
     services.flush(timeout=30)  # the subject's access events in flight count too
     if req["scope"] == "all":
         _withdraw_consents(services, subject, None, req["channel"])
-        archive_subject(services, subject, services.sources, request_id)
-        # Only after the archive committed: erase the host's rows, dependants first.
-        held = {name: source.export(subject) for name, source in services.sources.items()}
-        add_subject_tombstone(services, subject, held)  # before erasing: a crash must not lose it
-        for name, source in reversed(list(services.sources.items())):
-            _ledger_erasure(services, request_id, name, subject)
-            source.erase(subject)
+        erase_for_request(services, subject, request_id)
         result: dict[str, Any] = {"retained": retained_summary(services, subject)}
     else:
         purposes = req["purposes"].split(",")
         _withdraw_consents(services, subject, purposes, req["channel"])
         erased_items = _erase_items_only_for(services, subject, purposes)
         result = {"retained": retained_summary(services, subject), "erased_items": sorted(erased_items)}
-    _finish(services, request_id, "completed", result)
+    _finish(services, request_id, "completed", result, decided_by)
     notify(services, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
     return get_request(services, request_id)
-
-
-def _ledger_erasure(services: Services, request_id: str, name: str, subject: str) -> None:
-    """Put a source's erasure in the destruction ledger (run id = the request id) just
-    before it happens: the officer's one record of everything destroyed, by purge or
-    by request. Written once per (request, source): a re-run after a crash between
-    this line and the erase finds it and does not count the same rows again."""
-    source = services.sources[name]
-    retention = "membership" if source.retention is None else source.retention
-    target = f"host:{name}"
-    with services.databases.main.begin() as conn:
-        exists = conn.execute(
-            select(destructions.c.id).where(
-                destructions.c.run_id == request_id,
-                destructions.c.retention == retention,
-                destructions.c.target == target,
-            )
-        ).first()
-        if exists:
-            return
-        count = len(source.export(subject))
-        if not count:
-            return
-        if source.retention is None:
-            method = f"deleted from the host's {name} on withdrawal (request {request_id[:8]})"
-        else:
-            method = f"moved to the archive encrypted, host rows deleted (request {request_id[:8]})"
-        report = PurgeReport(run_id=request_id, now=services.now(), dry_run=False)
-        write_ledger(conn, services, report, retention, target, count, method, "withdrawal")
 
 
 def _withdraw_consents(services: Services, subject: str, purposes: list[str] | None, channel: str) -> None:
@@ -216,20 +181,22 @@ def _erase_items_only_for(services: Services, subject: str, purposes: list[str])
 
 # -- the officer's decisions ---------------------------------------------------------
 def complete_request(services: Services, request_id: str, officer: str | None = None) -> dict[str, Any]:
+    """Carry out a registered request; ``officer`` is recorded as who decided it."""
     req = load_request(services, request_id)
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
     if req["kind"] == "access":
-        _finish(services, request_id, "completed", {"export": "available to the signed-in member"})
+        _finish(services, request_id, "completed", {"export": "available to the signed-in member"}, officer)
         notify(services, request_id, "access_ready")
         return get_request(services, request_id)
-    return execute_request(services, request_id)
+    return execute_request(services, request_id, decided_by=officer)
 
 
 def refuse_request(
     services: Services, request_id: str, *, ground: str, reason: str, officer: str | None = None
 ) -> dict[str, Any]:
-    """Refuse on one of the policy's refusal grounds; nothing is erased."""
+    """Refuse on one of the policy's refusal grounds; nothing is erased. ``officer`` is
+    recorded as who decided it."""
     req = load_request(services, request_id)
     problems = []
     grounds = [g.id for g in services.policy.refusal_grounds]
@@ -252,19 +219,33 @@ def refuse_request(
                 refusal_ground=ground,
                 refusal_reason=reason.strip(),
                 completed_at=services.now(),
+                decided_by=_officer_name(officer),
             )
         )
     notify(services, request_id, "request_refused")
     return get_request(services, request_id)
 
 
-def _finish(services: Services, request_id: str, status: str, result: dict[str, Any]) -> None:
+def _finish(
+    services: Services, request_id: str, status: str, result: dict[str, Any], decided_by: str | None = None
+) -> None:
     with services.databases.main.begin() as conn:
         conn.execute(
             update(requests_table)
             .where(requests_table.c.id == request_id)
-            .values(status=status, completed_at=services.now(), result=json.dumps(result, ensure_ascii=False))
+            .values(
+                status=status,
+                completed_at=services.now(),
+                result=json.dumps(result, ensure_ascii=False),
+                decided_by=_officer_name(decided_by),
+            )
         )
+
+
+def _officer_name(officer: str | None) -> str | None:
+    """Who decided, cut to the column's 191 characters as the ledger cuts its executor:
+    an over-long name must not fail the update after the erasure was carried out."""
+    return officer[:191] if officer else None
 
 
 def request_withdraw_link(services: Services, email: str, client: str | None) -> None:

@@ -141,6 +141,8 @@ requests = Table(
     Column("due_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime, nullable=True),
     Column("registered_by", String(191), nullable=True),
+    # The officer who completed or refused it; none for a withdrawal, carried out at once.
+    Column("decided_by", String(191), nullable=True),
     Column("refusal_ground", String(64), nullable=True),
     Column("refusal_reason", Text, nullable=True),
     Column("result", Text, nullable=True),

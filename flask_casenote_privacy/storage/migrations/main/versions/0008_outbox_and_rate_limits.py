@@ -1,7 +1,7 @@
 """The mail outbox and the shared rate-limit counters.
 
-Revision ID: main_0007
-Revises: main_0006
+Revision ID: main_0008
+Revises: main_0007
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from flask_casenote_privacy.storage.engines import UTCDateTime
 
-revision = "main_0007"
-down_revision = "main_0006"
+revision = "main_0008"
+down_revision = "main_0007"
 branch_labels = None
 depends_on = None
 
