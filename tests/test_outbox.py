@@ -116,6 +116,7 @@ def test_an_address_is_destroyed_when_its_retry_window_ends_and_the_officer_sees
     site, _ = down_site
     client = site.app.test_client()
     client.post("/privacy/withdraw", json={"scope": "all"}, headers=csrf(client, **MEMBER))
+    assert len(outbox_rows(site)) == 2  # the mail thread has tried once
     clock.advance(days=3, seconds=1)  # PRIVACY_MAIL_RETRY_WINDOW: P3D
     assert "expired 2" in cli(site, "outbox", "--send").output
     rows = outbox_rows(site)
@@ -131,6 +132,7 @@ def test_the_purge_destroys_an_address_left_past_its_window(down_site: tuple[Sit
     site, _ = down_site
     client = site.app.test_client()
     client.post("/privacy/withdraw", json={"scope": "all"}, headers=csrf(client, **MEMBER))
+    assert len(outbox_rows(site)) == 2  # the mail thread has tried once
     clock.advance(days=4)
     cli(site, "purge")
     assert [r["recipient"] for r in outbox_rows(site)] == [None, None]
@@ -224,7 +226,8 @@ def test_the_mail_queue_never_grows_whatever_the_requests() -> None:
     assert mailer._pool is not None and mailer._pool._work_queue.qsize() == 0  # one job in hand, none queued
     gate.set()
     mailer.flush()
-    assert len(runs) == 2  # the one running, and one more for everything asked meanwhile
+    # The run in hand, and at most one more for everything asked meanwhile.
+    assert 1 <= len(runs) <= 2
 
 
 def test_a_rate_limit_that_does_not_read_like_a_rate_fails_at_start(make_app: Callable[..., Any]) -> None:
