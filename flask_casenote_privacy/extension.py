@@ -274,15 +274,22 @@ class Privacy:
     # -- the service functions, for host code ------------------------------------------
     def record_provision(self, subject: str, *, recipient: str, items: list[str]) -> dict[str, Any]:
         """Record a handover of personal data to a recipient of the policy (section 3)."""
-        return record_provision(self.services, str(subject), recipient=recipient, items=items)
+        services = self.services
+        return record_provision(services, services.identity_of(str(subject)), recipient=recipient, items=items)
 
     def export(self, subject: str) -> dict[str, Any]:
         """Everything held about ``subject`` (the 열람 of PIPA Art. 35), as JSON-ready data."""
-        return export_subject(self.services, str(subject))
+        services = self.services
+        return export_subject(services, services.latest_identity(str(subject)))
 
     def register_request(self, **fields: Any) -> dict[str, Any]:
-        """Register a data-subject request (see :func:`~.rights.requests.register_request`)."""
-        return requests.register_request(self.services, **fields)
+        """Register a data-subject request (see :func:`~.rights.requests.register_request`);
+        ``subject`` is the host's id of the member who has it now."""
+        services = self.services
+        subject = fields.pop("subject", None)
+        if isinstance(subject, str) and requests.valid_subject(subject):
+            subject = services.identity_of(subject)
+        return requests.register_request(services, subject=subject, **fields)
 
     def purge(
         self,

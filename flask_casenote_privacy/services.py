@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 
 from .addresses import same_address
 from .config import Settings
@@ -24,6 +24,7 @@ from .periods import Period, add_period
 from .policy.model import Policy
 from .signing import WithdrawTokens
 from .sources import DataSource
+from .storage import incarnations
 from .storage.engines import Databases
 
 __all__ = ["Clock", "Loaders", "Services", "check_source", "current_services", "items_of", "system_clock"]
@@ -150,6 +151,37 @@ class Services:
         subject = loader()
         return None if subject is None else str(subject)
 
+    def current_identity(self) -> str | None:
+        """The identity (see ``storage/incarnations.py``) of the current request's
+        subject, resolved once per request."""
+        subject = self.current_subject()
+        if subject is None:
+            return None
+        cache: dict[str, str] = g.setdefault("_privacy_identities", {}) if has_request_context() else {}
+        if subject not in cache:
+            cache[subject] = self.identity_of(subject)
+        return cache[subject]
+
+    # -- identities: a host id may be reused; the extension's records never are ------------
+    def identity_of(self, host_id: str) -> str:
+        """The identity of whoever has ``host_id`` now (the host's id, for its first member)."""
+        return incarnations.identity_of(self.databases.main, host_id, self.now())
+
+    def latest_identity(self, host_id: str) -> str:
+        """The identity of whoever has or last had ``host_id`` (starts no new one)."""
+        return incarnations.latest_identity(self.databases.main, host_id)
+
+    def host_of(self, identity: str) -> str:
+        """The host's id of ``identity``: what the host's data sources know it by."""
+        return incarnations.host_of(self.databases.main, identity)
+
+    def end_incarnation(self, identity: str) -> None:
+        """``identity`` has left; the next member given the same host id is new."""
+        incarnations.end_incarnation(self.databases.main, identity, self.now())
+
+    def is_departed(self, identity: str) -> bool:
+        return incarnations.is_departed(self.databases.main, identity)
+
     def is_officer(self) -> bool:
         loader = self.loaders.officer
         return bool(loader and loader())
@@ -164,8 +196,9 @@ class Services:
         return self.current_subject() or "officer"
 
     # -- the host's data -----------------------------------------------------------------
-    def subject_email(self, subject: str) -> str | None:
+    def subject_email(self, identity: str) -> str | None:
         """The subject's address from the first source holding the ``email`` item."""
+        subject = self.host_of(identity)
         for source in self.sources.values():
             field = source.items.get("email")
             if field is None:
@@ -177,7 +210,7 @@ class Services:
         return None
 
     def find_member(self, email: str) -> tuple[str, str] | None:
-        """(subject, stored address) of the member whose stored address is ``email``.
+        """(identity, stored address) of the member whose stored address is ``email``.
 
         The sources' own lookup may match by their database's collation (ignoring
         case or accents); each candidate is confirmed in Python against the address
@@ -187,9 +220,10 @@ class Services:
             if "email" not in source.items:
                 continue
             for subject in source.find("email", email):
-                stored = self.subject_email(subject)
+                identity = self.identity_of(subject)
+                stored = self.subject_email(identity)
                 if stored is not None and same_address(stored, email):
-                    return subject, stored
+                    return identity, stored
         return None
 
 

@@ -78,6 +78,9 @@ class Site:
             )
 
     def close(self) -> None:
+        # Notices leave on the mail thread: let it finish while the SMTP server is up.
+        with self.app.app_context():
+            self.privacy.services.mailer.flush()
         self.engine.dispose()
 
 

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
+from flask_casenote_privacy.rights.export import export_subject
 from flask_casenote_privacy.rights.requests import execute_request, register_request
 from flask_casenote_privacy.storage.archive_tables import archived_records
 from flask_casenote_privacy.storage.tables import requests as requests_table
@@ -90,10 +91,16 @@ def test_member_with_payments_withdraws_end_to_end(site: Site, smtp) -> None:  #
     with app.app_context(), privacy.services.databases.main.connect() as conn:
         assert conn.execute(select(subject_keys.c.subject)).scalars().all() == ["41"]
 
-    # The member can still read what is kept (열람 after withdrawal is their right too).
+    # Whoever signs in with id 41 from now on is someone new (a host may reuse ids):
+    # they see nothing of the member who left...
     after = client.get("/privacy/export", headers=as_member()).get_json()
-    assert after["sources"]["users"]["records"] == []
-    assert sorted(r["data"]["amount"] for r in after["archived_records"]) == [9900, 19900]
+    assert after["sources"]["users"]["records"] == [] and after["archived_records"] == []
+    assert after["consent_history"] == [] and after["requests"] == [] and after["access_log"] == []
+    # ...while what is kept stays readable for the departed member's access request,
+    # which the officer answers (열람 after withdrawal is their right too).
+    with app.app_context():
+        kept = export_subject(privacy.services, "41")  # the departed identity, as its request names it
+    assert sorted(r["data"]["amount"] for r in kept["archived_records"]) == [9900, 19900]
 
     # The member was told: registered, then completed, Korean first with English below.
     messages = outbox.wait(2)

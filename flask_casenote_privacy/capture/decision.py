@@ -240,7 +240,7 @@ class Decider:
         ctx_g = g._get_current_object()
         # req.headers.get("Sec-GPC"), without building a KeyError when it is absent
         gpc = req.environ.get("HTTP_SEC_GPC", "").strip() == "1"
-        subject = services.current_subject()
+        subject = services.current_identity()
         cookie = state.consent_cookie
         if cookie_value is None:
             cookies = req.cookies

@@ -154,7 +154,7 @@ class Capture:
             return response
         duration_ms = (time.perf_counter() - started) * 1000.0
         state: RequestPrivacy | None = ctx_g.get("_privacy_request")
-        subject = self.services.current_subject()
+        subject = self.services.current_identity()
         if state is None or state.subject != subject:
             state = self._decide()  # signed in or out during this request
         if subject is not None:

@@ -32,9 +32,17 @@ def _associated(source: str, key: str, retention: str) -> bytes:
     return f"{source}\x1f{key}\x1f{retention}".encode()
 
 
-def archive_subject(services: Services, subject: str, sources: Mapping[str, DataSource], request_id: str | None) -> int:
-    """Copy ``subject``'s records under a retention class into the archive; return
-    how many were added (0 on a re-run). Commits before returning."""
+def archive_subject(
+    services: Services,
+    subject: str,
+    sources: Mapping[str, DataSource],
+    request_id: str | None,
+    *,
+    identity: str | None = None,
+) -> int:
+    """Copy the records of host subject ``subject`` under a retention class into the
+    archive, keyed by ``identity`` (default: ``subject``); return how many were added
+    (0 on a re-run). Commits before returning."""
     kept = {name: src for name, src in sources.items() if src.retention is not None}
     records: list[tuple[str, DataSource, SourceRecord]] = [
         (name, src, record) for name, src in kept.items() for record in src.export(subject)
@@ -43,9 +51,10 @@ def archive_subject(services: Services, subject: str, sources: Mapping[str, Data
         return 0
     now = services.now()
     dbs = services.databases
-    ref = subject_ref(services.hash_key, subject)
+    identity = identity or subject
+    ref = subject_ref(services.hash_key, identity)
     with dbs.main.begin() as conn:
-        key = get_or_create_key(conn, subject, now, ref)
+        key = get_or_create_key(conn, identity, now, ref)
     policy = services.policy
     with dbs.archive.begin() as conn:
         existing = {

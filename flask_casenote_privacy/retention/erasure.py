@@ -72,17 +72,21 @@ def erase_subjects(
     method: Method,
     request_id: str | None = None,
     classes: set[str] | None = None,
+    identities: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Archive, tombstone, then erase ``subjects`` from every host source, dependants
     first; return the host rows erased per retention class.
 
     ``request_id`` marks the archived records with the request they were archived for;
     ``classes``, if given, limits the erasure to sources of those classes (a purge's
-    ``--class``). Safe to run again for the same ``run`` after a crash.
+    ``--class``). ``subjects`` are the host's ids; ``identities`` names the identity
+    each is archived under (default: the host id, a first incarnation's identity).
+    Safe to run again for the same ``run`` after a crash.
     """
     sources = services.sources
     for subject in subjects:
-        archive_subject(services, subject, sources, request_id)
+        identity = (identities or {}).get(subject, subject)
+        archive_subject(services, subject, sources, request_id, identity=identity)
         add_subject_tombstone(services, subject, {name: source.export(subject) for name, source in sources.items()})
     erased: dict[str, int] = {}
     for name, source in reversed(list(sources.items())):
@@ -114,9 +118,10 @@ def _ledger_once(services: Services, run: Run, retention: str, target: str, coun
             write_ledger(conn, services, run, retention, target, count, method)
 
 
-def erase_for_request(services: Services, subject: str, request_id: str) -> None:
+def erase_for_request(services: Services, identity: str, request_id: str) -> None:
     """Erase a member for a request covering all their data (a withdrawal, or a
     deletion request the officer completed): the request is the run."""
+    host = services.host_of(identity)
 
     def method(name: str, source: DataSource) -> str:
         if source.retention is None:
@@ -124,7 +129,7 @@ def erase_for_request(services: Services, subject: str, request_id: str) -> None
         return f"moved to the archive encrypted, host rows deleted (request {request_id[:8]})"
 
     run = Run(request_id, services.now(), REQUEST_EXECUTOR)
-    erase_subjects(services, [subject], run, method=method, request_id=request_id)
+    erase_subjects(services, [host], run, method=method, request_id=request_id, identities={host: identity})
 
 
 def erase_restored(

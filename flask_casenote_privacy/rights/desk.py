@@ -5,6 +5,7 @@ the officer pages and the CLI alike. Each task writes its operator access record
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,18 @@ class Operator:
     channel: str = "web"
 
 
+def resolve(services: Services, subject: Any, by_host_id: Callable[[str], str]) -> Any:
+    """What an operator typed: an identity as the request list shows it
+    ("41#2-3fa9c1d2"), or the host's id ("41"), looked up with ``by_host_id``: the
+    member who has it now for a new request, the one who has or last had it for an
+    export. Anything that is not a valid id is passed on, for the service to refuse."""
+    if not requests.valid_subject(subject):
+        return subject
+    if "#" in subject and services.host_of(subject) != subject:
+        return subject
+    return by_host_id(subject)
+
+
 def _audit(services: Services, operator: Operator, task: str, subject: str | None) -> None:
     suffix = " (cli)" if operator.channel == "cli" else ""
     record_operator_access(services, operator=operator.name, task=task + suffix, subject=subject, ip=operator.ip)
@@ -42,9 +55,11 @@ def view_request(services: Services, request_id: str, operator: Operator) -> dic
     return req
 
 
-def register(services: Services, operator: Operator, **fields: Any) -> dict[str, Any]:
-    """Intake of a written or emailed request (see :func:`.requests.register_request`)."""
-    req = requests.register_request(services, registered_by=operator.name, **fields)
+def register(services: Services, operator: Operator, *, subject: Any, **fields: Any) -> dict[str, Any]:
+    """Intake of a written or emailed request (see :func:`.requests.register_request`):
+    ``subject`` is the host's id of the member who has it now."""
+    identity = resolve(services, subject, services.identity_of)
+    req = requests.register_request(services, subject=identity, registered_by=operator.name, **fields)
     _audit(services, operator, f"register {req['kind']} request {req['id']}", req["subject"])
     return req
 
@@ -62,6 +77,6 @@ def refuse(services: Services, request_id: str, operator: Operator, *, ground: s
 
 
 def export(services: Services, subject: str, operator: Operator) -> dict[str, Any]:
-    data = export_subject(services, subject)
+    data = export_subject(services, resolve(services, subject, services.latest_identity))
     _audit(services, operator, "export subject data", subject)
     return data

@@ -20,6 +20,8 @@ __all__ = ["export_subject"]
 
 
 def export_subject(services: Services, subject: str) -> dict[str, Any]:
+    # ``subject`` is an identity: the host's sources know it by the host's id.
+    host = services.host_of(subject)
     """Registered sources, consent history, access-log entries, provisions, requests,
     and what is archived (class, statute, until) — with the archived data itself."""
     tz = services.policy.tz
@@ -46,7 +48,7 @@ def export_subject(services: Services, subject: str) -> dict[str, Any]:
             name: {
                 "items": dict(source.items),
                 "retention": source.retention,
-                "records": [record.data for record in source.export(subject)],
+                "records": [record.data for record in source.export(host)],
             }
             for name, source in services.sources.items()
         },

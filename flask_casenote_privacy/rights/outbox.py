@@ -34,7 +34,6 @@ __all__ = ["LINK_LOOKUP", "Delivery", "deliver_due", "enqueue", "undelivered", "
 # A withdrawal link asked for with a typed address: who it belongs to is looked up
 # when the mail is sent, so that asking takes the same time for members and others.
 LINK_LOOKUP = "withdraw_link_lookup"
-LINK = "withdraw_link"
 CLAIM = timedelta(minutes=5)  # a claimed row not sent by then (a crash) is tried again
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)
@@ -140,10 +139,8 @@ def _render(services: Services, row: dict[str, Any]) -> tuple[str, str, str] | N
         found = services.find_member(row["recipient"])
         if found is None:
             return None
-        subject, stored = found  # mail the address the host holds, never the one typed
-        return (stored, *link_notice(services, subject))
-    if row["kind"] == LINK:
-        return (row["recipient"], *link_notice(services, row["subject"]))
+        identity, stored = found  # mail the address the host holds, never the one typed
+        return (stored, *link_notice(services, identity))
     request = load_request(services, row["request_id"])
     return (row["recipient"], *request_notice(services, row["kind"], request, public_view(services, request)))
 

@@ -16,10 +16,11 @@ from sqlalchemy import insert, update
 
 from ..addresses import normal_address
 from ..consent import ledger_grants, record_consent
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, TokenError
 from ..periods import add_period
 from ..retention.archiving import retained_summary
 from ..retention.erasure import erase_for_request
+from ..signing import WithdrawLink
 from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
 from .limits import hit
@@ -35,9 +36,11 @@ __all__ = [
     "complete_request",
     "execute_request",
     "notify",
+    "read_withdraw_link",
     "refuse_request",
     "register_request",
     "request_withdraw_link",
+    "valid_subject",
 ]
 
 KINDS = ("withdraw", "stop", "access", "delete")
@@ -89,6 +92,8 @@ def register_request(
             problems.append(
                 f"purposes: {pid!r} rests on {purpose.basis}, not consent; ask for a processing stop instead"
             )
+    if not problems and services.is_departed(subject):
+        problems.append(f"subject: {subject!r} has left; their data was erased when they withdrew")
     if problems:
         raise InvalidRequest("; ".join(problems))
 
@@ -142,6 +147,8 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
     if req["scope"] == "all":
         _withdraw_consents(services, subject, None, req["channel"])
         erase_for_request(services, subject, request_id)
+        # The member has left: whoever the host gives this id next is someone new.
+        services.end_incarnation(subject)
         result: dict[str, Any] = {"retained": retained_summary(services, subject)}
     else:
         purposes = req["purposes"].split(",")
@@ -174,8 +181,9 @@ def _erase_items_only_for(services: Services, subject: str, purposes: list[str])
     if columns:
         with services.databases.main.begin() as conn:
             conn.execute(update(access_log).where(access_log.c.subject == subject).values({c: None for c in columns}))
+    host = services.host_of(subject)
     for source in services.sources.values():
-        source.erase(subject, items=items)
+        source.erase(host, items=items)
     return items
 
 
@@ -240,6 +248,22 @@ def _finish(
                 decided_by=_officer_name(decided_by),
             )
         )
+
+
+def read_withdraw_link(services: Services, token: str) -> WithdrawLink:
+    """The link's content, if it can still be used: signed by us, not expired, not
+    used, and its member has not left (a departed member's link must never reach a
+    new member given the same host id). :class:`TokenError` otherwise."""
+    link = services.withdraw_tokens.read(token)
+    services.withdraw_tokens.check_unused(services.databases.main, link)
+    if services.is_departed(link.subject):
+        raise TokenError("invalid")
+    return link
+
+
+def valid_subject(value: object) -> bool:
+    """Whether ``value`` can be a subject id (see ``_is_text``)."""
+    return _is_text(value, 191)
 
 
 def _officer_name(officer: str | None) -> str | None:

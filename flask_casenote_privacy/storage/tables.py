@@ -44,6 +44,7 @@ __all__ = [
     "rate_limits",
     "record_policy_version",
     "requests",
+    "subject_incarnations",
     "subject_keys",
     "token_uses",
     "tombstones",
@@ -187,6 +188,19 @@ operator_access = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
+
+# Incarnations of a host's subject id (see storage/incarnations.py): a row for every
+# identity that has ended, and for every identity after the first.
+subject_incarnations = Table(
+    "privacy_subject_incarnation",
+    metadata,
+    Column("identity", String(SUBJECT), primary_key=True),
+    Column("host_id", String(SUBJECT), nullable=False),
+    Column("incarnation", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    UniqueConstraint("host_id", "incarnation", name="uq_privacy_subject_incarnation"),
+)
 
 # Notices to members waiting for SMTP: registering and executing a request never
 # waits for the mail server. A row holds the recipient's address only until the

@@ -81,7 +81,7 @@ def create_blueprint(services: Services) -> Blueprint:
                 services.databases.main,
                 policy,
                 cookie,
-                services.current_subject(),
+                services.current_identity(),
                 choices,
                 current_cookie=request.cookies.get(cookie.name),
                 now=services.now(),

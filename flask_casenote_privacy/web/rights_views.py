@@ -13,7 +13,7 @@ from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
 from ..policy import i18n
 from ..rights.export import export_subject
 from ..rights.records import get_request
-from ..rights.requests import register_request, request_withdraw_link
+from ..rights.requests import read_withdraw_link, register_request, request_withdraw_link
 from ..services import Services
 from .http import client_address, request_fields, wants_json
 
@@ -41,7 +41,8 @@ def add_rights_routes(
     language: Callable[[], str],
 ) -> None:
     def subject_or_401() -> str:
-        subject = services.current_subject()
+        """The signed-in member's identity (a reused host id is a new identity)."""
+        subject = services.current_identity()
         if subject is None:
             raise SignInRequired(
                 "sign in first; without an account session, ask for a withdrawal link by email (POST /withdraw/email)"
@@ -92,8 +93,7 @@ def add_rights_routes(
 
     def read_link(token: str) -> Any:
         try:
-            link = services.withdraw_tokens.read(token)
-            services.withdraw_tokens.check_unused(services.databases.main, link)
+            link = read_withdraw_link(services, token)
         except TokenError as exc:
             return None, exc.reason
         return link, None
