@@ -298,7 +298,9 @@ def test_a_withdrawals_erasure_is_in_the_destruction_ledger(site: Site) -> None:
     )
     with site.app.app_context():
         rows = {
-            (r["target"], r["retention"]): r for r in destruction_history(site.privacy.services) if r["run_id"] == request_id
+            (r["target"], r["retention"]): r
+            for r in destruction_history(site.privacy.services)
+            if r["run_id"] == request_id
         }
     assert {k: r["count"] for k, r in rows.items()} == {
         ("host:users", "membership"): 1,
@@ -313,7 +315,9 @@ def test_a_subject_id_the_host_key_cannot_hold_has_no_data_and_fails_nothing(sit
     from flask_casenote_privacy.rights.requests import register_request
 
     with site.app.test_request_context():
-        req = register_request(site.privacy.services, subject="not-a-number", kind="withdraw", channel="written", scope="all")
+        req = register_request(
+            site.privacy.services, subject="not-a-number", kind="withdraw", channel="written", scope="all"
+        )
         assert req["status"] == "completed"
         assert site.privacy.export("not-a-number")["sources"]["users"]["records"] == []
     assert site.count(User, 41) == 1
