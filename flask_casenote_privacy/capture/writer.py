@@ -177,8 +177,9 @@ class AccessLogWriter:
             if not queue:
                 wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
                 self._wake.clear()
-                # submit appends before it sets _wake: no row is missed between the checks.
-                if queue or self._wake.wait(wait):
+                # submit appends, and close sets _closing, before it sets _wake: no row
+                # and no close is missed between the checks (a missed close waited `wait`).
+                if queue or self._closing or self._wake.wait(wait):
                     continue
                 if self._spool_pending():
                     self._try_replay()
