@@ -25,13 +25,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..storage.tables import access_log
-from .bulk_insert import insert_rows
+from .bulk_insert import DATETIME_COLUMNS, BulkInserter, Row
 
 __all__ = ["AccessLogWriter"]
 
 log = logging.getLogger("flask_casenote_privacy.writer")
-Row = dict[str, Any]
-_DATETIME_COLUMNS = ("occurred_at", "expires_at")
 
 
 class _RowQueue(deque[Row]):
@@ -68,6 +66,7 @@ class AccessLogWriter:
         # After the first row of a batch, wait this long for more (unless a flush
         # waits or a batch is full), so that one transaction carries many rows.
         self.linger_seconds = linger_seconds
+        self._inserter = BulkInserter()
         self._reset()
 
     # -- per-process state ---------------------------------------------------------
@@ -238,7 +237,7 @@ class AccessLogWriter:
             if rows:
                 try:
                     with conn.begin_nested():
-                        insert_rows(conn, rows)
+                        self._inserter.insert(conn, rows)
                 except IntegrityError:
                     if idempotent:
                         raise
@@ -250,7 +249,7 @@ class AccessLogWriter:
         known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
         missing = [r for r in rows if r["event_id"] not in known]
         if missing:
-            insert_rows(conn, missing)
+            self._inserter.insert(conn, missing)
 
     # -- the spool -------------------------------------------------------------------
     def _spool(self, batch: Iterable[Row]) -> None:
@@ -329,7 +328,7 @@ def _read_spool(path: Path) -> Iterable[Row]:
                 log.warning("privacy writer skipped a torn line %d in %s", number, path.name)
                 continue
             row = json.loads(line)
-            for key in _DATETIME_COLUMNS:
+            for key in DATETIME_COLUMNS:
                 row[key] = datetime.fromisoformat(row[key])
             yield row
 
