@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..storage.tables import access_log
@@ -231,9 +231,7 @@ class AccessLogWriter:
     def _insert(self, rows: list[Row], *, idempotent: bool = False) -> None:
         with self._engine().begin() as conn:
             if idempotent:
-                ids = [r["event_id"] for r in rows]
-                known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
-                rows = [r for r in rows if r["event_id"] not in known]
+                rows = _not_stored(conn, rows)
             if rows:
                 try:
                     with conn.begin_nested():
@@ -242,14 +240,9 @@ class AccessLogWriter:
                     if idempotent:
                         raise
                     # A batch committed before a connection error was reported: write what is missing.
-                    self._insert_missing(conn, rows)
-
-    def _insert_missing(self, conn: Any, rows: list[Row]) -> None:
-        ids = [r["event_id"] for r in rows]
-        known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
-        missing = [r for r in rows if r["event_id"] not in known]
-        if missing:
-            self._inserter.insert(conn, missing)
+                    missing = _not_stored(conn, rows)
+                    if missing:
+                        self._inserter.insert(conn, missing)
 
     # -- the spool -------------------------------------------------------------------
     def _spool(self, batch: Iterable[Row]) -> None:
@@ -314,6 +307,13 @@ class AccessLogWriter:
             claimed.unlink()
             self.stats["replayed"] += len(rows)
             log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
+
+
+def _not_stored(conn: Connection, rows: list[Row]) -> list[Row]:
+    """The rows whose ``event_id`` is not in the access log yet."""
+    ids = [r["event_id"] for r in rows]
+    stored = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
+    return [r for r in rows if r["event_id"] not in stored]
 
 
 def _to_json(row: Row) -> Row:
