@@ -359,6 +359,7 @@ def test_synchronous_mode_writes_in_the_request_and_spools_while_down(
     assert _pending(spool) == []
 
 
+@pytest.mark.slow  # ~13 s on MariaDB
 def test_synchronous_mode_loses_nothing_when_threads_spool_and_replay_at_once(
     make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_path: Path
 ) -> None:
@@ -458,6 +459,7 @@ def _get(url: str, timeout: float = 10.0) -> int:
         return int(response.status)
 
 
+@pytest.mark.slow  # real gunicorn
 def test_no_event_is_lost_under_a_forking_server(database_urls: tuple[URL, URL], tmp_path: Path) -> None:
     pytest.importorskip("gunicorn")
     main, archive = database_urls
