@@ -4,8 +4,10 @@ escape control characters so that a log value can never start a new line."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
 
@@ -15,7 +17,7 @@ __all__ = ["escape_controls", "redact_text", "redact_value"]
 # overrides that make a terminal show text in another order than it is stored.
 _CONTROL_CLASS = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NAMED_ESCAPES = MappingProxyType({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 # The shortest thing redacted by digits is a Seoul number, 02-123-4567: nine
 # digits with single separators ('+' is a space in a form-encoded query).
@@ -50,10 +52,9 @@ _EMAIL = re.compile(
 )
 _MAX_DECODE = 3  # %2540 -> %40 -> @: undo double (and triple) encoding
 _MAX_DEPTH = 32
-# Short strings known to need nothing: log events repeat most of their values
-# (event names, methods, paths, addresses, purposes); a set look-up is far
-# cheaper than the checks. Bounded: emptied when full.
-_CLEAN: set[str] = set()
+# Short strings known to need nothing are remembered (_check_clean): log events
+# repeat most of their values (event names, methods, paths, addresses, purposes),
+# and a cache hit is far cheaper than the checks.
 _CLEAN_MAX_ENTRIES = 2048
 _CLEAN_MAX_LENGTH = 128
 
@@ -161,18 +162,11 @@ def _redact_encoded(text: str) -> str:
     return text
 
 
-def redact_text(text: str) -> str:
-    """Redact personal data in ``text`` and escape its control characters.
-
-    >>> redact_text("kim@example.com paid with 4111 1111 1111 1111\\n")
-    '[email] paid with [card]\\\\n'
-    """
-    if text in _CLEAN and type(text) is str:
-        return text
-    # Cheap checks first: most values (paths, IPs, timestamps, user agents, ids)
-    # leave after a few C-level scans. isprintable() is False for every
-    # character of _CONTROL_CLASS.
-    if (
+def _needs_nothing(text: str) -> bool:
+    """Whether ``text`` has nothing to redact or escape. Most values (paths, IPs,
+    timestamps, user agents, ids) are answered by a few C-level scans;
+    isprintable() is False for every character of _CONTROL_CLASS."""
+    return (
         "@" not in text
         and "%" not in text
         and text.isprintable()
@@ -181,11 +175,35 @@ def redact_text(text: str) -> str:
             or _ISO_TIMESTAMP.fullmatch(text) is not None
             or _LONG_DIGITS.search(text) is None
         )
-    ):
-        if len(text) <= _CLEAN_MAX_LENGTH and type(text) is str:
-            if len(_CLEAN) >= _CLEAN_MAX_ENTRIES:
-                _CLEAN.clear()
-            _CLEAN.add(text)
+    )
+
+
+class _NeedsWork(Exception):
+    """Raised by :func:`_check_clean` for a string that is not clean."""
+
+
+@functools.lru_cache(maxsize=_CLEAN_MAX_ENTRIES)
+def _check_clean(text: str) -> None:
+    """Returns if ``text`` needs nothing, and lru_cache remembers it; raises
+    otherwise, and lru_cache keeps nothing: personal data never stays in it."""
+    if not _needs_nothing(text):
+        raise _NeedsWork
+
+
+def redact_text(text: str) -> str:
+    """Redact personal data in ``text`` and escape its control characters.
+
+    >>> redact_text("kim@example.com paid with 4111 1111 1111 1111\\n")
+    '[email] paid with [card]\\\\n'
+    """
+    if len(text) <= _CLEAN_MAX_LENGTH and type(text) is str:
+        try:
+            _check_clean(text)
+        except _NeedsWork:
+            pass
+        else:
+            return text
+    elif _needs_nothing(text):
         return text
     text = _redact_plain(text)
     if "%" in text or "+" in text:

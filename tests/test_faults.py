@@ -35,6 +35,8 @@ from flask_casenote_privacy.storage.archive_tables import archived_records
 from flask_casenote_privacy.storage.tables import access_log, destructions
 from flask_casenote_privacy.storage.tables import requests as requests_table
 
+pytestmark = pytest.mark.slow  # real processes, SIGKILL and outages
+
 ROOT = Path(__file__).resolve().parents[1]
 BOTH = pytest.mark.parametrize("database_urls", ["sqlite", "postgresql"], indirect=True)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.load]
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = 3000
 

@@ -312,6 +312,20 @@ def test_values_that_are_not_personal_data_are_kept_exactly(text: str) -> None:
     assert redact(text) == text
 
 
+def test_only_strings_found_clean_are_remembered_never_personal_data() -> None:
+    from flask_casenote_privacy.redact import _check_clean, redact_text
+
+    _check_clean.cache_clear()
+    assert redact_text("mail kim@example.com") == "mail [email]"
+    assert redact_text("tel 010-1234-5678") == "tel [phone]"
+    assert redact_text("line\nbreak") == "line\\nbreak"
+    clean = "".join(["GET ", "/search"])  # a fresh object each call: the caller's is returned
+    assert redact_text(clean) is clean
+    assert redact_text("".join(["GET ", "/search"])) == clean
+    info = _check_clean.cache_info()
+    assert (info.currsize, info.hits) == (1, 1)
+
+
 def test_non_string_values_are_kept_as_they_are() -> None:
     when = datetime(2026, 11, 28, tzinfo=SEOUL)
     event = run(redact_personal_data, status=200, duration_ms=1.5, ok=True, none=None, when=when)

@@ -23,6 +23,8 @@ from sqlalchemy.engine import URL
 
 from flask_casenote_privacy.storage.tables import access_log, destructions
 
+pytestmark = pytest.mark.slow  # two purge processes at once, and a SIGKILL mid-run
+
 NOW = "2027-01-01T00:00:00+09:00"
 CUTOFF = datetime.fromisoformat(NOW)
 LIVE = 300

@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, insert
 
 from flask_casenote_privacy.storage.tables import access_log
 
+pytestmark = pytest.mark.slow  # each test runs purges in subprocesses under several TZ values
+
 ROOT = Path(__file__).resolve().parent.parent
 # Requests made at instants around Seoul's month ends and a leap day.
 REQUESTS = [

@@ -22,7 +22,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,8 @@ from flask import Flask
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import URL
 
-from flask_casenote_privacy.storage.tables import access_log
+from flask_casenote_privacy.capture.writer import AccessLogWriter
+from flask_casenote_privacy.storage.tables import access_log, metadata
 from tests.helpers import access_rows, add_routes
 
 RETRY = 0.2  # PRIVACY_WRITER_RETRY_SECONDS in these tests
@@ -305,6 +306,34 @@ def test_a_full_queue_blocks_instead_of_dropping(
     assert writer.stats["spooled"] == 0
 
 
+def test_close_right_after_a_submit_stops_the_thread_at_once(tmp_path: Path) -> None:
+    """A close arriving while the thread goes idle is not missed (it used to
+    wait out the idle wait: 2 s by default, here a minute)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'privacy.sqlite'}")
+    metadata.create_all(engine)
+    now = datetime.now(timezone.utc)
+    try:
+        for n in range(30):
+            writer = AccessLogWriter(lambda: engine, tmp_path, idle_seconds=60)  # an existing spool dir
+            writer.submit(
+                {
+                    "event_id": f"{n:032x}",
+                    "occurred_at": now,
+                    "expires_at": now,
+                    "retention": "access_log",
+                    "purposes": "",
+                }
+            )
+            started = time.monotonic()
+            assert writer.close(timeout=10)
+            assert time.monotonic() - started < 5, f"close {n} waited for the idle timeout"
+            assert writer._thread is None
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(access_log)).scalar() == 30
+    finally:
+        engine.dispose()
+
+
 # -- synchronous mode -----------------------------------------------------------------
 def test_synchronous_mode_writes_in_the_request_and_spools_while_down(
     make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_path: Path
@@ -330,6 +359,7 @@ def test_synchronous_mode_writes_in_the_request_and_spools_while_down(
     assert _pending(spool) == []
 
 
+@pytest.mark.slow  # ~13 s on MariaDB
 def test_synchronous_mode_loses_nothing_when_threads_spool_and_replay_at_once(
     make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_path: Path
 ) -> None:
@@ -430,6 +460,7 @@ def _get(url: str, timeout: float = 10.0) -> int:
         return int(response.status)
 
 
+@pytest.mark.slow  # real gunicorn
 def test_no_event_is_lost_under_a_forking_server(database_urls: tuple[URL, URL], tmp_path: Path) -> None:
     pytest.importorskip("gunicorn")
     main, archive = database_urls

@@ -7,48 +7,71 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Dialect
 
+from ..storage.engines import UTCDateTime
 from ..storage.tables import access_log
 
-__all__ = ["insert_rows"]
+__all__ = ["DATETIME_COLUMNS", "BulkInserter", "Row"]
 
 Row = dict[str, Any]
-_DATETIME_COLUMNS = ("occurred_at", "expires_at")
+"""An access-log row as capture makes it: column name -> value, without ``id``."""
+DATETIME_COLUMNS = tuple(c.name for c in access_log.columns if isinstance(c.type, UTCDateTime))
+"""The columns whose values are aware datetimes (``occurred_at``, ``expires_at``)."""
 # Rows carry only the fields consent allowed; executemany needs every column.
-_EMPTY_ROW: Row = {c.name: None for c in access_log.columns if c.name != "id"}
+_EMPTY_ROW = MappingProxyType({c.name: None for c in access_log.columns if c.name != "id"})
 _COLUMNS = tuple(_EMPTY_ROW)
-_DATETIME_POSITIONS = tuple(_COLUMNS.index(name) for name in _DATETIME_COLUMNS)
+_DATETIME_POSITIONS = tuple(_COLUMNS.index(name) for name in DATETIME_COLUMNS)
 # Drivers whose executemany takes the raw INSERT below with a tuple per row.
-_PLACEHOLDERS = {"pysqlite": "?", "psycopg": "%s", "psycopg2": "%s", "pymysql": "%s", "mysqldb": "%s"}
+_PLACEHOLDERS = MappingProxyType({"pysqlite": "?", "psycopg": "%s", "psycopg2": "%s", "pymysql": "%s", "mysqldb": "%s"})
 _UTC = timezone.utc
 
 
-def insert_rows(conn: Connection, rows: list[Row]) -> None:
-    """INSERT ``rows``, in as few statements as the driver allows.
+class BulkInserter:
+    """INSERTs access-log rows; remembers the raw INSERT of each dialect it met.
+    The writer owns one."""
 
-    On the drivers of ``_PLACEHOLDERS`` the INSERT goes to the driver as it is,
-    many rows per statement (``VALUES (...), (...), ...``), every value already
-    what ``UTCDateTime`` would bind (naive UTC; on SQLite the text SQLAlchemy
-    writes and reads back): no per-row work in SQLAlchemy, and one round trip
-    (on SQLite, one release of the GIL) per statement instead of per row.
-    Anything else, and any row whose datetimes are not aware, goes through
-    SQLAlchemy Core as before.
-    """
-    fast = _fast_insert(conn.dialect)
-    if fast is not None:
-        params = _flat_params(rows, fast.datetimes_as_text)
-        if params is not None:
-            width = len(_COLUMNS)
-            start = 0
-            for size in _statement_sizes(len(rows), fast.max_rows):
-                conn.exec_driver_sql(fast.sql(size), tuple(params[start * width : (start + size) * width]))
-                start += size
-            return
-    conn.execute(insert(access_log), [{**_EMPTY_ROW, **row} for row in rows])
+    def __init__(self) -> None:
+        self._fast_inserts: dict[tuple[str, str, str], _FastInsert | None] = {}
+
+    def insert(self, conn: Connection, rows: list[Row]) -> None:
+        """INSERT ``rows``, in as few statements as the driver allows.
+
+        On the drivers of ``_PLACEHOLDERS`` the INSERT goes to the driver as it is,
+        many rows per statement (``VALUES (...), (...), ...``), every value already
+        what ``UTCDateTime`` would bind (naive UTC; on SQLite the text SQLAlchemy
+        writes and reads back): no per-row work in SQLAlchemy, and one round trip
+        (on SQLite, one release of the GIL) per statement instead of per row.
+        Anything else, and any row whose datetimes are not aware, goes through
+        SQLAlchemy Core as before.
+        """
+        fast = self._fast_insert(conn.dialect)
+        if fast is not None:
+            params = _flat_params(rows, fast.datetimes_as_text)
+            if params is not None:
+                width = len(_COLUMNS)
+                start = 0
+                for size in _statement_sizes(len(rows), fast.max_rows):
+                    conn.exec_driver_sql(fast.sql(size), tuple(params[start * width : (start + size) * width]))
+                    start += size
+                return
+        conn.execute(insert(access_log), [{**_EMPTY_ROW, **row} for row in rows])
+
+    def _fast_insert(self, dialect: Dialect) -> _FastInsert | None:
+        """The raw INSERT for ``dialect``, or ``None`` for a driver not in ``_PLACEHOLDERS``."""
+        key = (dialect.name, dialect.driver, dialect.paramstyle)
+        try:
+            return self._fast_inserts[key]
+        except KeyError:
+            pass
+        placeholder = _PLACEHOLDERS.get(dialect.driver)
+        result = None if placeholder is None else _FastInsert(dialect, placeholder)
+        self._fast_inserts[key] = result
+        return result
 
 
 def _flat_params(rows: list[Row], datetimes_as_text: bool) -> list[Any] | None:
@@ -56,10 +79,10 @@ def _flat_params(rows: list[Row], datetimes_as_text: bool) -> list[Any] | None:
     datetime that is not aware (SQLAlchemy's UTCDateTime then says what is wrong)."""
     params: list[Any] = []
     extend = params.extend
-    occurred_at, expires_at = _DATETIME_POSITIONS
+    positions = _DATETIME_POSITIONS
     for row in rows:
         values = list(map(row.get, _COLUMNS))
-        for i in (occurred_at, expires_at):
+        for i in positions:
             value = values[i]
             if not isinstance(value, datetime) or value.tzinfo is None:
                 return None
@@ -106,19 +129,3 @@ class _FastInsert:
         if text is None:
             text = self._sql[rows] = self.head + ", ".join([self.group] * rows)
         return text
-
-
-_FAST_INSERTS: dict[tuple[str, str, str], _FastInsert | None] = {}
-
-
-def _fast_insert(dialect: Dialect) -> _FastInsert | None:
-    """The raw INSERT for ``dialect``, or ``None`` for a driver not in ``_PLACEHOLDERS``."""
-    key = (dialect.name, dialect.driver, dialect.paramstyle)
-    try:
-        return _FAST_INSERTS[key]
-    except KeyError:
-        pass
-    placeholder = _PLACEHOLDERS.get(dialect.driver)
-    result = None if placeholder is None else _FastInsert(dialect, placeholder)
-    _FAST_INSERTS[key] = result
-    return result

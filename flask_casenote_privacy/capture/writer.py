@@ -21,17 +21,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..storage.tables import access_log
-from .bulk_insert import insert_rows
+from .bulk_insert import DATETIME_COLUMNS, BulkInserter, Row
 
 __all__ = ["AccessLogWriter"]
 
 log = logging.getLogger("flask_casenote_privacy.writer")
-Row = dict[str, Any]
-_DATETIME_COLUMNS = ("occurred_at", "expires_at")
 
 
 class _RowQueue(deque[Row]):
@@ -68,6 +66,7 @@ class AccessLogWriter:
         # After the first row of a batch, wait this long for more (unless a flush
         # waits or a batch is full), so that one transaction carries many rows.
         self.linger_seconds = linger_seconds
+        self._inserter = BulkInserter()
         self._reset()
 
     # -- per-process state ---------------------------------------------------------
@@ -177,8 +176,9 @@ class AccessLogWriter:
             if not queue:
                 wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
                 self._wake.clear()
-                # submit appends before it sets _wake: no row is missed between the checks.
-                if queue or self._wake.wait(wait):
+                # submit appends, and close sets _closing, before it sets _wake: no row
+                # and no close is missed between the checks (a missed close waited `wait`).
+                if queue or self._closing or self._wake.wait(wait):
                     continue
                 if self._spool_pending():
                     self._try_replay()
@@ -231,25 +231,18 @@ class AccessLogWriter:
     def _insert(self, rows: list[Row], *, idempotent: bool = False) -> None:
         with self._engine().begin() as conn:
             if idempotent:
-                ids = [r["event_id"] for r in rows]
-                known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
-                rows = [r for r in rows if r["event_id"] not in known]
+                rows = _not_stored(conn, rows)
             if rows:
                 try:
                     with conn.begin_nested():
-                        insert_rows(conn, rows)
+                        self._inserter.insert(conn, rows)
                 except IntegrityError:
                     if idempotent:
                         raise
                     # A batch committed before a connection error was reported: write what is missing.
-                    self._insert_missing(conn, rows)
-
-    def _insert_missing(self, conn: Any, rows: list[Row]) -> None:
-        ids = [r["event_id"] for r in rows]
-        known = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
-        missing = [r for r in rows if r["event_id"] not in known]
-        if missing:
-            insert_rows(conn, missing)
+                    missing = _not_stored(conn, rows)
+                    if missing:
+                        self._inserter.insert(conn, missing)
 
     # -- the spool -------------------------------------------------------------------
     def _spool(self, batch: Iterable[Row]) -> None:
@@ -316,6 +309,13 @@ class AccessLogWriter:
             log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
 
 
+def _not_stored(conn: Connection, rows: list[Row]) -> list[Row]:
+    """The rows whose ``event_id`` is not in the access log yet."""
+    ids = [r["event_id"] for r in rows]
+    stored = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
+    return [r for r in rows if r["event_id"] not in stored]
+
+
 def _to_json(row: Row) -> Row:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
@@ -328,7 +328,7 @@ def _read_spool(path: Path) -> Iterable[Row]:
                 log.warning("privacy writer skipped a torn line %d in %s", number, path.name)
                 continue
             row = json.loads(line)
-            for key in _DATETIME_COLUMNS:
+            for key in DATETIME_COLUMNS:
                 row[key] = datetime.fromisoformat(row[key])
             yield row
 

@@ -105,40 +105,22 @@ _UI: dict[str, dict[str, str]] = {
         "ko": "브라우저가 Global Privacy Control 신호를 보내고 있습니다.",
         "en": "Your browser sends the Global Privacy Control signal.",
     },
-}
-
-_BASES = {
-    "consent": {"ko": "정보주체의 동의", "en": "the data subject's consent"},
-    "contract": {"ko": "계약의 체결·이행", "en": "entering into or performing a contract"},
-    "legal_obligation": {"ko": "법령상 의무의 준수", "en": "compliance with a legal obligation"},
-    "legitimate_interest": {
-        "ko": "개인정보처리자의 정당한 이익",
-        "en": "the controller's legitimate interest",
-    },
-}
-_KINDS = {
-    "outsourcing": {"ko": "개인정보 처리위탁", "en": "outsourcing of processing"},
-    "provision": {"ko": "개인정보 제3자 제공", "en": "provision to a third party"},
-}
-_UNITS = {
-    "ko": {
-        "years": "년",
-        "months": "개월",
-        "weeks": "주",
-        "days": "일",
-        "hours": "시간",
-        "minutes": "분",
-        "seconds": "초",
-    },
-    "en": {
-        "years": "year",
-        "months": "month",
-        "weeks": "week",
-        "days": "day",
-        "hours": "hour",
-        "minutes": "minute",
-        "seconds": "second",
-    },
+    # Legal bases of purposes (basis_label) and kinds of recipients (kind_label).
+    "basis.consent": {"ko": "정보주체의 동의", "en": "the data subject's consent"},
+    "basis.contract": {"ko": "계약의 체결·이행", "en": "entering into or performing a contract"},
+    "basis.legal_obligation": {"ko": "법령상 의무의 준수", "en": "compliance with a legal obligation"},
+    "basis.legitimate_interest": {"ko": "개인정보처리자의 정당한 이익", "en": "the controller's legitimate interest"},
+    "recipient_kind.outsourcing": {"ko": "개인정보 처리위탁", "en": "outsourcing of processing"},
+    "recipient_kind.provision": {"ko": "개인정보 제3자 제공", "en": "provision to a third party"},
+    # Periods (period_label): English units take an 's' for more than one.
+    "until_withdrawal": {"ko": "회원 탈퇴(동의 철회) 시까지", "en": "until membership ends (consent is withdrawn)"},
+    "unit.years": {"ko": "년", "en": "year"},
+    "unit.months": {"ko": "개월", "en": "month"},
+    "unit.weeks": {"ko": "주", "en": "week"},
+    "unit.days": {"ko": "일", "en": "day"},
+    "unit.hours": {"ko": "시간", "en": "hour"},
+    "unit.minutes": {"ko": "분", "en": "minute"},
+    "unit.seconds": {"ko": "초", "en": "second"},
 }
 
 
@@ -149,21 +131,20 @@ def ui(key: str, lang: str) -> str:
 
 
 def basis_label(basis: str, lang: str) -> str:
-    return _BASES[basis].get(lang) or _BASES[basis]["en"]
+    return ui(f"basis.{basis}", lang)
 
 
 def kind_label(kind: str, lang: str) -> str:
-    return _KINDS[kind].get(lang) or _KINDS[kind]["en"]
+    return ui(f"recipient_kind.{kind}", lang)
 
 
 def period_label(period: Period | None, lang: str) -> str:
     """``P5Y`` -> "5년" / "5 years"; ``None`` -> until withdrawal."""
     if period is None:
-        return "회원 탈퇴(동의 철회) 시까지" if lang == "ko" else "until membership ends (consent is withdrawn)"
+        return ui("until_withdrawal", lang)
     if lang == "ko":
-        return " ".join(f"{n}{_UNITS['ko'][unit]}" for unit, n in period.parts())
-    units = _UNITS["en"]
-    return ", ".join(f"{n} {units[unit]}{'' if n == 1 else 's'}" for unit, n in period.parts())
+        return " ".join(f"{n}{ui(f'unit.{unit}', 'ko')}" for unit, n in period.parts())
+    return ", ".join(f"{n} {ui(f'unit.{unit}', 'en')}{'' if n == 1 else 's'}" for unit, n in period.parts())
 
 
 def josa(word: str, pair: str) -> str:

@@ -45,6 +45,12 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
     def csrf() -> str | None:
         return str(generate_csrf()) if services.settings.csrf else None
 
+    def decided(req: dict[str, Any], request_id: str) -> Any:
+        """After complete or refuse: the request as JSON, or back to its page."""
+        if wants_json():
+            return jsonify(req)
+        return redirect(url_for("privacy.officer_request", request_id=request_id), 303)
+
     @bp.get("/officer/")
     @officer_only
     def officer_index() -> Any:
@@ -110,10 +116,7 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
     @bp.post("/officer/requests/<request_id>/complete")
     @officer_only
     def officer_complete(request_id: str) -> Any:
-        req = desk.complete(services, request_id, operator())
-        if wants_json():
-            return jsonify(req)
-        return redirect(url_for("privacy.officer_request", request_id=request_id), 303)
+        return decided(desk.complete(services, request_id, operator()), request_id)
 
     @bp.post("/officer/requests/<request_id>/refuse")
     @officer_only
@@ -122,9 +125,7 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
         req = desk.refuse(
             services, request_id, operator(), ground=data.get("ground") or "", reason=data.get("reason") or ""
         )
-        if wants_json():
-            return jsonify(req)
-        return redirect(url_for("privacy.officer_request", request_id=request_id), 303)
+        return decided(req, request_id)
 
     @bp.get("/officer/subjects/<subject>/export")
     @officer_only

@@ -33,6 +33,8 @@ from flask_casenote_privacy.storage.tables import access_log, consent_events, de
 
 from .conftest import OFFICER_EMAIL, ROOT, DemoServer
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 SEOUL = ZoneInfo("Asia/Seoul")
 MEMBER_NAME = "박지현"
 MEMBER_EMAIL = "jihyun@example.kr"
