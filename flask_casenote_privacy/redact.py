@@ -20,35 +20,41 @@ _CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
 _NAMED_ESCAPES = MappingProxyType({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 # The shortest thing redacted by digits is a Seoul number, 02-123-4567: nine
-# digits with single separators ('+' is a space in a form-encoded query).
-# _NINE_CHARS is a cheaper superset of _LONG_DIGITS; ISO timestamps pass it,
-# and are recognised whole (their fraction may look like 021234567).
-_LONG_DIGITS = re.compile("[0-9](?:[ +\\-]?[0-9]){8}")
-_NINE_CHARS = re.compile("[0-9][0-9 +\\-]{8}")
+# digits with at most two separators between two of them ('+' is a space in a
+# form-encoded query; "(02) 123-4567" has two). _NINE_CHARS is a cheaper superset
+# of _LONG_DIGITS; ISO timestamps pass it, and are recognised whole (their
+# fraction may look like 021234567).
+_LONG_DIGITS = re.compile("[0-9](?:[ +\\-.()]{0,2}[0-9]){8}")
+_NINE_CHARS = re.compile("[0-9][0-9 +\\-.()]{8}")
+# Full-width digits (０-９) are read as the digits they are.
+_WIDE_DIGIT = re.compile("[\uff10-\uff19]")
+_WIDE_TO_ASCII = {0xFF10 + n: 0x30 + n for n in range(10)}
 _ISO_TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
     r"(?:Z|[+\-][0-9]{2}:?[0-9]{2})?"
 )
 
 # 주민등록번호: YYMMDD-GNNNNNN; G (1-8) gives sex and century, the date is checked.
-_RRN = re.compile(r"(?<![0-9])([0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])-?([1-8])[0-9]{6}(?![0-9])")
+_RRN = re.compile(r"(?<![0-9])([0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[-. ]?([1-8])[0-9]{6}(?![0-9])")
 # A maximal run of 13+ digits with single spaces or dashes; the card inside is
 # found by _card (a run may hold a card and a neighbouring number).
-_DIGITS_13 = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,}(?![0-9])")
-_SEPARATOR = re.compile(r"([ \-])")
+_DIGITS_13 = re.compile(r"(?<![0-9])[0-9](?:[ \-.]?[0-9]){12,}(?![0-9])")
+_SEPARATOR = re.compile(r"([ \-.])")
 # Mobile 01X, Seoul 02, regions 031-064, 070 (VoIP), 080 (toll free); +82 drops the 0.
 _PHONE = re.compile(
-    r"(?<![0-9+])(?:\+82[ \-]?(?:\(0\)[ \-]?)?0?|0)(?:1[016789]|2|[3-6][1-5]|[78]0)"
-    r"[ \-]?[0-9]{3,4}[ \-]?[0-9]{4}(?![0-9])"
+    r"(?<![0-9+])(?:(?:\+82[ \-.]?(?:\(0\)[ \-]?)?0?|0)(?:1[016789]|2|[3-6][1-5]|[78]0)|"
+    r"\(0(?:1[016789]|2|[3-6][1-5]|[78]0)\))"
+    r"[ \-.]?[0-9]{3,4}[ \-.]?[0-9]{4}(?![0-9])"
 )
 # Local parts stop at the URL delimiters / ? = & (so "?email=kim@example.com"
 # keeps "?email="); an address whose local part ends in one is still caught by
 # its '@' and domain. Bounded, so that a long line with an '@' stays linear.
 # Retina asset names (logo@2x.png) in access-log paths are not addresses.
+# Local parts and domains may be in any script (홍길동@example.com, kim@카카오.한국).
 _EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%'*+\-^_`{|}~.]{0,64}@"
-    r"(?![0-9]x\.(?:png|jpe?g|gif|webp|avif|svg)(?![A-Za-z0-9.\-]))"
-    r"(?:[A-Za-z0-9\-]{1,63}\.)+[A-Za-z0-9\-]{1,63}"
+    r"[\w!#$%'*+\-^`{|}~.]{0,64}@"
+    r"(?![0-9]x\.(?:png|jpe?g|gif|webp|avif|svg)(?![\w.\-]))"
+    r"(?:[\w\-]{1,63}\.)+[\w\-]{1,63}"
 )
 _MAX_DECODE = 3  # %2540 -> %40 -> @: undo double (and triple) encoding
 _MAX_DEPTH = 32
@@ -170,6 +176,7 @@ def _needs_nothing(text: str) -> bool:
         "@" not in text
         and "%" not in text
         and text.isprintable()
+        and (text.isascii() or _WIDE_DIGIT.search(text) is None)
         and (
             _NINE_CHARS.search(text) is None
             or _ISO_TIMESTAMP.fullmatch(text) is not None
@@ -205,7 +212,12 @@ def redact_text(text: str) -> str:
             return text
     elif _needs_nothing(text):
         return text
-    text = _redact_plain(text)
+    if not text.isascii() and _WIDE_DIGIT.search(text):
+        wide = text.translate(_WIDE_TO_ASCII)
+        redacted = _redact_plain(wide)
+        text = text if redacted == wide else redacted  # nothing found: keep it as written
+    else:
+        text = _redact_plain(text)
     if "%" in text or "+" in text:
         text = _redact_encoded(text)
     return escape_controls(text)

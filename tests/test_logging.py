@@ -269,6 +269,20 @@ def test_outside_a_request_the_real_extension_applies_the_configured_field_mappi
         ("tel 031-123-4567", "tel [phone]"),
         ("tel 070-1234-5678", "tel [phone]"),
         ("전화:010-9876-5432, 메일:hong@example.kr", "전화:[phone], 메일:[email]"),
+        # What an attacker found missing: names in the local part, IDN domains,
+        # other separators, area codes in brackets, full-width digits.
+        ("from 홍길동@example.com", "from [email]"),
+        ("mail kim@카카오.한국 done", "mail [email] done"),
+        ("mail 김민지.kim@회사.kr", "mail [email]"),
+        ("rrn 900101 1234567", "rrn [rrn]"),
+        ("rrn 900101.1234567", "rrn [rrn]"),
+        ("tel 010.1234.5678", "tel [phone]"),
+        ("tel (02) 123-4567", "tel [phone]"),
+        ("tel (031)123-4567", "tel [phone]"),
+        ("card 4111.1111.1111.1111", "card [card]"),
+        ("tel ０１０-１２３４-５６７８", "tel [phone]"),
+        ("rrn ９００１０１-１２３４５６７", "rrn [rrn]"),
+        ("card ４１１１ １１１１ １１１１ １１１１", "card [card]"),
     ],
 )
 def test_personal_data_of_each_kind_is_redacted(text: str, expected: str) -> None:
@@ -306,6 +320,11 @@ def test_personal_data_of_each_kind_is_redacted(text: str, expected: str) -> Non
         "git@github",
         "version 1.2.3-4",
         "tel 1588-1234",  # a company's nationwide number is not a person's
+        "v 10.0.19045.3803",  # a Windows build: dotted, but no card, phone or rrn
+        "price 1,234,567.89",
+        "서울 2026.11.30 12:00",
+        "(주) 케이스노트",
+        "전각 숫자 ２０２６년",
     ],
 )
 def test_values_that_are_not_personal_data_are_kept_exactly(text: str) -> None:
