@@ -117,3 +117,17 @@ def test_an_address_lookup_sends_the_link_of_whoever_has_the_address_now(
         site.privacy.services.mailer.flush()
     sent = [m for m in smtp[2].messages if m["subject"] and "withdraw/confirm" in m["body"]]
     assert [m["to"] for m in sent] == [["new.member@example.kr"]]  # the departed address is no member's
+
+
+def test_the_leaving_members_browser_still_sees_its_request_and_no_other_does(
+    make_site: Callable[..., Site],
+) -> None:
+    site = make_site()
+    leaving = site.app.test_client()
+    done = leaving.post("/privacy/withdraw", json={"scope": "all"}, headers=csrf(leaving, **MEMBER)).get_json()
+    status = leaving.get(f"/privacy/requests/{done['request_id']}", headers={**JSON, **MEMBER})
+    assert status.status_code == 200 and status.get_json()["status"] == "completed"
+    assert leaving.get(f"/privacy/requests/{done['request_id']}", headers=JSON).status_code == 200  # signed out too
+    site.add_member(41, "박새롬", "new.member@example.kr", [])
+    newcomer = site.app.test_client()
+    assert newcomer.get(f"/privacy/requests/{done['request_id']}", headers={**JSON, **MEMBER}).status_code == 404

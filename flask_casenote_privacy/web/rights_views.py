@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
 from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
@@ -18,6 +18,8 @@ from ..services import Services
 from .http import client_address, request_fields, wants_json
 
 __all__ = ["add_rights_routes"]
+
+OWN_REQUESTS = "_privacy_requests"  # in Flask's session: the last requests this browser made
 
 _EMAIL_SENT = {
     "ko": "입력하신 주소가 회원 주소라면 동의철회 확인 링크를 보냈습니다.",
@@ -40,6 +42,10 @@ def add_rights_routes(
     check_csrf: Callable[[], None],
     language: Callable[[], str],
 ) -> None:
+    def remember_own(request_id: str) -> None:
+        """Let this browser see the status of a request it made (Flask's signed session)."""
+        session[OWN_REQUESTS] = [*session.get(OWN_REQUESTS, [])[-4:], request_id]
+
     def subject_or_401() -> str:
         """The signed-in member's identity (a reused host id is a new identity)."""
         subject = services.current_identity()
@@ -76,6 +82,7 @@ def add_rights_routes(
         req = register_request(
             services, subject=subject, kind="withdraw", channel="web", scope=scope, purposes=purposes
         )
+        remember_own(req["request_id"])
         return answer(req)
 
     @bp.post("/withdraw/email")
@@ -124,17 +131,23 @@ def add_rights_routes(
         except TokenError as exc:
             return token_error(exc.reason)
         req = register_request(services, subject=link.subject, kind="withdraw", channel="email", scope="all")
+        remember_own(req["request_id"])
         if wants_json():
             return jsonify(req)
         return render("privacy/request.html", req=req)
 
     @bp.get("/requests/<request_id>")
     def request_status(request_id: str) -> Any:
-        """A request's status: the subject's own only (anything else is 404)."""
-        subject = subject_or_401()
-        req = get_request(services, request_id) if len(request_id) <= 64 else None
-        if req is None or req["subject"] != subject:
-            raise NotFound(f"no request {request_id!r}")
+        """A request's status: the subject's own only (anything else is 404). A member
+        who has just left is no longer its subject (their identity ended), so this
+        browser remembers the requests it made."""
+        if request_id not in session.get(OWN_REQUESTS, []):
+            subject = subject_or_401()
+            req = get_request(services, request_id) if len(request_id) <= 64 else None
+            if req is None or req["subject"] != subject:
+                raise NotFound(f"no request {request_id!r}")
+        else:
+            req = get_request(services, request_id)
         if wants_json():
             return jsonify(req)
         return render("privacy/request.html", req=req)
