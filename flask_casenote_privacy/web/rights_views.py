@@ -141,13 +141,16 @@ def add_rights_routes(
         """A request's status: the subject's own only (anything else is 404). A member
         who has just left is no longer its subject (their identity ended), so this
         browser remembers the requests it made."""
-        if request_id not in session.get(OWN_REQUESTS, []):
+        if request_id in session.get(OWN_REQUESTS, []):
+            req = get_request(services, request_id)
+            host = services.current_subject()  # signed out, or still under the id that left
+            if host is not None and services.host_of(req["subject"]) != host:
+                raise NotFound(f"no request {request_id!r}")
+        else:
             subject = subject_or_401()
             req = get_request(services, request_id) if len(request_id) <= 64 else None
             if req is None or req["subject"] != subject:
                 raise NotFound(f"no request {request_id!r}")
-        else:
-            req = get_request(services, request_id)
         if wants_json():
             return jsonify(req)
         return render("privacy/request.html", req=req)
