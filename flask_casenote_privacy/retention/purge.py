@@ -86,11 +86,12 @@ def purge(
         dead = read_tombstones(services)
         reapply_tombstones(services, report, wanted, dead)
         erase_restored(services, report, wanted, dead)
+    scope = _Scope(services, report, now, wanted)
     for target in TARGETS:
         engine = services.databases.main if target.database == "main" else services.databases.archive
         if not dry_run:
-            _destroy_expired(services, engine, target, now, wanted, report, batch_size)
-        _tally(services, engine, target, now, wanted, report, expired=dry_run)
+            _destroy_expired(scope, engine, target, batch_size)
+        _tally(scope, engine, target, expired=dry_run)
     if wanted is None or "subject_key" in wanted:
         shred_keys(services, report, now, dry_run, wanted)
     if not dry_run and (wanted is None or ADDRESS_CLASS in wanted):
@@ -160,15 +161,18 @@ def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: s
     return int(conn.execute(stmt).rowcount or 0)
 
 
-def _destroy_expired(
-    services: Services,
-    engine: Engine,
-    target: _Target,
-    now: datetime,
-    wanted: set[str] | None,
-    report: PurgeReport,
-    batch_size: int,
-) -> None:
+@dataclass(frozen=True)
+class _Scope:
+    """What one purge decides by (``now``, the ``wanted`` classes) and reports to."""
+
+    services: Services
+    report: PurgeReport
+    now: datetime
+    wanted: set[str] | None
+
+
+def _destroy_expired(scope: _Scope, engine: Engine, target: _Target, batch_size: int) -> None:
+    services, report, now, wanted = scope.services, scope.report, scope.now, scope.wanted
     with engine.connect() as conn:
         found = _expired_classes(conn, target, now, wanted)
     method = method_of(engine)
@@ -195,18 +199,10 @@ def _destroy_expired(
                 size = max(size // 2, batch_size)
 
 
-def _tally(
-    services: Services,
-    engine: Engine,
-    target: _Target,
-    now: datetime,
-    wanted: set[str] | None,
-    report: PurgeReport,
-    *,
-    expired: bool,
-) -> None:
+def _tally(scope: _Scope, engine: Engine, target: _Target, *, expired: bool) -> None:
     """Per class of ``target``: what is kept and its next expiry, and with ``expired``
     (a dry run) what would be destroyed. Range scans of the (class, expiry) index."""
+    services, report, now, wanted = scope.services, scope.report, scope.now, scope.wanted
     t = target.table
     with engine.connect() as conn:
         for retention in _classes_present(conn, target):

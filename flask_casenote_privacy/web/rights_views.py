@@ -144,13 +144,13 @@ def add_rights_routes(
         if request_id in session.get(OWN_REQUESTS, []):
             req = get_request(services, request_id)
             host = services.current_subject()  # signed out, or still under the id that left
-            if host is not None and services.host_of(req["subject"]) != host:
-                raise NotFound(f"no request {request_id!r}")
+            mine = host is None or services.host_of(req["subject"]) == host
         else:
             subject = subject_or_401()
-            req = get_request(services, request_id) if len(request_id) <= 64 else None
-            if req is None or req["subject"] != subject:
-                raise NotFound(f"no request {request_id!r}")
+            req = get_request(services, request_id) if len(request_id) <= 64 else {}
+            mine = req.get("subject") == subject
+        if not mine:
+            raise NotFound(f"no request {request_id!r}")
         if wants_json():
             return jsonify(req)
         return render("privacy/request.html", req=req)
