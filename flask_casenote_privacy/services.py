@@ -8,12 +8,14 @@ web views and CLI commands hand it to them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from .addresses import same_address
 from .config import Settings
@@ -30,6 +32,7 @@ from .storage.engines import Databases
 __all__ = ["Clock", "Loaders", "Services", "check_source", "current_services", "items_of", "system_clock"]
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("flask_casenote_privacy.services")
 
 
 def system_clock() -> datetime:
@@ -159,7 +162,13 @@ class Services:
             return None
         cache: dict[str, str] = g.setdefault("_privacy_identities", {}) if has_request_context() else {}
         if subject not in cache:
-            cache[subject] = self.identity_of(subject)
+            try:
+                cache[subject] = self.identity_of(subject)
+            except SQLAlchemyError:
+                # The database is down: the request is served all the same (capture spools
+                # its event); the id stands for itself, as for any first member.
+                log.warning("privacy database unreachable; the subject's identity is taken as its id")
+                cache[subject] = subject
         return cache[subject]
 
     # -- identities: a host id may be reused; the extension's records never are ------------

@@ -84,6 +84,8 @@ def test_registering_a_written_withdrawal_executes_it_at_once(site: Site, smtp: 
     assert [m["to"] for m in messages] == [[PROBE_EMAIL], [PROBE_EMAIL]]
     assert "동의철회 접수" in messages[0]["subject"] and "처리 완료" in messages[1]["subject"]
     # The mail log tells what was sent, never to whom; stdout holds only the JSON.
+    with site.app.app_context():
+        site.privacy.services.mailer.flush()
     mail_logs = [r.getMessage() for r in caplog.records if r.name == "flask_casenote_privacy.mail"]
     assert mail_logs == [
         "privacy mail sent: kind=withdrawal_registered",

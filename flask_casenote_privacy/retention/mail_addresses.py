@@ -21,11 +21,8 @@ def expire_mail_addresses(services: Services, run: Run) -> int:
     delivered. Returns how many addresses were destroyed."""
     over = and_(outbox.c.status == "pending", outbox.c.expires_at <= run.now)
     with services.databases.main.begin() as conn:
-        count = int(
-            conn.execute(update(outbox).where(over).values(status="expired", recipient=None, subject=None)).rowcount
-            or 0
-        )
+        count = int(conn.execute(update(outbox).where(over).values(status="expired", recipient=None)).rowcount or 0)
         if count:
             method = "address deleted: retry window over, notice undelivered"
-            write_ledger(conn, services, run, ADDRESS_CLASS, "outbox", count, method)
+            write_ledger(conn, services, run, ADDRESS_CLASS, "outbox:expired", count, method)
     return count

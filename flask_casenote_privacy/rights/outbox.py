@@ -55,7 +55,6 @@ def enqueue(
     *,
     recipient: str,
     request_id: str | None = None,
-    subject: str | None = None,
     conn: Connection | None = None,
 ) -> None:
     """Put one notice in the outbox (in ``conn``'s transaction when given)."""
@@ -63,7 +62,6 @@ def enqueue(
     row = {
         "kind": kind,
         "request_id": request_id,
-        "subject": subject,
         "recipient": recipient,
         "status": "pending",
         "created_at": now,
@@ -92,12 +90,13 @@ def wake(services: Services) -> None:
 def deliver_due(services: Services, *, now: datetime | None = None, limit: int = 500) -> Delivery:
     """Send every notice that is due; expire those whose window is over."""
     now = now or services.now()
-    result = Delivery(expired=expire_mail_addresses(services, Run(uuid.uuid4().hex, now, "mail")))
+    run = Run(uuid.uuid4().hex, now, "mail")  # one ledger row per outcome for the whole delivery
+    result = Delivery(expired=expire_mail_addresses(services, run))
     for row in _claim(services, now, limit):
         try:
             message = _render(services, row)
             if message is None:
-                _finish(services, row, now, "dropped")
+                _finish(services, row, run, "dropped")
                 result.dropped += 1
                 continue
             to, title, body = message
@@ -106,7 +105,7 @@ def deliver_due(services: Services, *, now: datetime | None = None, limit: int =
             _retry(services, row, now, type(exc).__name__)
             result.failed += 1
         else:
-            _finish(services, row, now, "sent")
+            _finish(services, row, run, "sent")
             result.sent += 1
     if result.sent or result.dropped or result.expired:
         checkpoint_wal(services.databases.main)  # no address left behind in SQLite's -wal file
@@ -156,15 +155,17 @@ def _retry(services: Services, row: dict[str, Any], now: datetime, error: str) -
         )
 
 
-def _finish(services: Services, row: dict[str, Any], now: datetime, outcome: str) -> None:
+_METHODS = {
+    "sent": "address deleted once the notice was sent",
+    "dropped": "typed address deleted: no member has it",
+}
+
+
+def _finish(services: Services, row: dict[str, Any], run: Run, outcome: str) -> None:
     """Sent, or dropped: the row and its address go, and the ledger counts it."""
     with services.databases.main.begin() as conn:
         if conn.execute(delete(outbox).where(outbox.c.id == row["id"])).rowcount:
-            method = {
-                "sent": "address deleted once the notice was sent",
-                "dropped": "typed address deleted: no member has it",
-            }[outcome]
-            write_ledger(conn, services, Run(uuid.uuid4().hex, now, "mail"), ADDRESS_CLASS, "outbox", 1, method)
+            write_ledger(conn, services, run, ADDRESS_CLASS, f"outbox:{outcome}", 1, _METHODS[outcome])
 
 
 def undelivered(services: Services) -> list[dict[str, Any]]:

@@ -212,7 +212,6 @@ outbox = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
     Column("request_id", String(32), nullable=True),
-    Column("subject", String(SUBJECT), nullable=True),
     Column("recipient", String(320), nullable=True),
     Column("status", String(16), nullable=False),  # pending, expired
     Column("created_at", UTCDateTime, nullable=False),

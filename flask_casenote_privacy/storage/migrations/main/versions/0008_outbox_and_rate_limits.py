@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("request_id", sa.String(32), nullable=True),
-        sa.Column("subject", sa.String(SUBJECT), nullable=True),
         sa.Column("recipient", sa.String(320), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
