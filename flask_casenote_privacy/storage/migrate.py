@@ -6,6 +6,9 @@ extension's migrations never mix with the host's own Alembic history.
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from ..policy.model import Policy
 from .engines import Databases
@@ -54,19 +57,60 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
+# Several processes or hosts may upgrade at once (gunicorn workers that each call
+# privacy.upgrade() at start, a deploy on every host): one at a time per database.
+LOCK_NAME = "flask_casenote_privacy.upgrade"
+LOCK_KEY = 0x70726976  # PostgreSQL advisory lock key: "priv"
+LOCK_TIMEOUT = 600  # seconds a second upgrader waits for the first
+
+
+@contextmanager
+def exclusive(engine: Engine) -> Iterator[None]:
+    """Hold the database's upgrade lock: an advisory lock on PostgreSQL, ``GET_LOCK`` on
+    MariaDB/MySQL, a file lock beside an SQLite file (an in-memory one needs none)."""
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        path = engine.url.database
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.upgrade-lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if backend == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+            release, params = text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY}
+        else:
+            got = conn.execute(text("SELECT GET_LOCK(:name, :wait)"), {"name": LOCK_NAME, "wait": LOCK_TIMEOUT})
+            if got.scalar() != 1:
+                raise TimeoutError(f"another process held the upgrade lock for {LOCK_TIMEOUT} s")
+            release, params = text("SELECT RELEASE_LOCK(:name)"), {"name": LOCK_NAME}
+        try:
+            yield
+        finally:
+            conn.execute(release, params)
+
+
 def upgrade_database(engine: Engine, which: str) -> UpgradeResult:
-    """Bring one database ("main" or "archive") to the newest schema; safe to repeat."""
-    before = current_revision(engine)
-    config = _config(which)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    return UpgradeResult(which, before, current_revision(engine))
+    """Bring one database ("main" or "archive") to the newest schema; safe to repeat,
+    and to run from several processes at once (each waits for the one before)."""
+    with exclusive(engine):
+        before = current_revision(engine)
+        config = _config(which)
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return UpgradeResult(which, before, current_revision(engine))
 
 
 def upgrade_all(databases: Databases, policy: Policy, now: datetime) -> list[UpgradeResult]:
     """Upgrade the main and the archive database, then record the policy text in force."""
     results = [upgrade_database(databases.main, "main"), upgrade_database(databases.archive, "archive")]
-    with databases.main.begin() as conn:
+    with exclusive(databases.main), databases.main.begin() as conn:
         record_policy_version(conn, policy, now)
     return results
