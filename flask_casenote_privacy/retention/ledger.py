@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
@@ -66,27 +69,34 @@ def write_ledger(
     count: int,
     method: str,
 ) -> None:
-    """Add ``count`` to this run's ledger row for (class, target) — same transaction as the delete."""
+    """Add ``count`` to this run's ledger row for (class, target) — same transaction as the delete.
+
+    One upsert on the (run, class, target) key: an UPDATE that finds nothing and then
+    an INSERT would take gap locks on MariaDB, and two runs writing at once (a
+    withdrawal and the mail thread) would deadlock each other."""
     table = destructions if conn.engine is services.databases.main else archive_db.destructions
-    changed = conn.execute(
-        update(table)
-        .where(table.c.run_id == run.id, table.c.retention == retention, table.c.target == target)
-        .values(count=table.c.count + count)
-    ).rowcount
-    if not changed:
-        conn.execute(
-            insert(table).values(
-                run_id=run.id,
-                ran_at=services.now(),
-                purge_now=run.now,
-                retention=retention,
-                statute=statute_of(services, retention),
-                target=target,
-                count=count,
-                method=method,
-                executor=run.executor[:191],
-            )
+    row = {
+        "run_id": run.id,
+        "ran_at": services.now(),
+        "purge_now": run.now,
+        "retention": retention,
+        "statute": statute_of(services, retention),
+        "target": target,
+        "count": count,
+        "method": method,
+        "executor": run.executor[:191],
+    }
+    dialect = conn.dialect.name
+    if dialect in ("mysql", "mariadb"):
+        stmt = mysql_insert(table).values(row)
+        conn.execute(stmt.on_duplicate_key_update(count=table.c.count + stmt.inserted["count"]))
+        return
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table).values(row)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["run_id", "retention", "target"], set_={"count": table.c.count + upsert.excluded["count"]}
         )
+    )
 
 
 def destruction_history(services: Services) -> list[dict[str, Any]]:

@@ -81,6 +81,7 @@ def exclusive(engine: Engine) -> Iterator[None]:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return
+    params: dict[str, object]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if backend == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
