@@ -220,8 +220,17 @@ class Privacy:
         self._loaders.officer = func
         return func
 
+    def use_flask_login(self) -> None:
+        """Take the data subject from Flask-Login (``current_user.get_id()``) and sign a
+        member out once they have left (see ``integrations/flask_login.py``). Needs
+        Flask-Login installed; safe to call again in an app factory."""
+        from .integrations import flask_login
+
+        flask_login.init(self)
+
     def current_subject(self) -> str | None:
-        """The data subject of the current request (``None`` when anonymous)."""
+        """The data subject of the current request (``None`` when anonymous); the
+        host's loader is asked once per request and its answer kept for the request."""
         return self.services.current_subject()
 
     def current_decision(self) -> RequestPrivacy:

@@ -12,6 +12,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from sqlalchemy import insert, update
 
 from ..addresses import normal_address
@@ -20,6 +21,7 @@ from ..errors import InvalidRequest, TokenError
 from ..periods import add_period
 from ..retention.archiving import retained_summary
 from ..retention.erasure import erase_for_request
+from ..signals import member_withdrawn, send_safely
 from ..signing import WithdrawLink
 from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
@@ -157,6 +159,15 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
         result = {"retained": retained_summary(services, subject), "erased_items": sorted(erased_items)}
     _finish(services, request_id, "completed", result, decided_by)
     notify(services, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
+    if req["scope"] == "all":
+        # Last: the host's receivers (sign the member out) see a completed request.
+        send_safely(
+            member_withdrawn,
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            subject=services.host_of(subject),
+            identity=subject,
+            request_id=request_id,
+        )
     return get_request(services, request_id)
 
 
