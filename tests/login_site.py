@@ -46,14 +46,16 @@ def build_login_site(
 
     ``integration``: ``privacy.use_flask_login()``; without it, the subject loader the
     quick start used to document, and nothing signs a departed member out."""
-    app = make_app(
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}",
-        PRIVACY_CSRF=False,
-        **config,
-    )
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}", PRIVACY_CSRF=False, **config)
+    wire_host(app, app.extensions["privacy"], integration=integration)
+    return app
+
+
+def wire_host(app: Flask, privacy: Any, *, integration: bool = True) -> None:
+    """What a host's ``create_app`` does after ``privacy.init_app(app)``: Flask-SQLAlchemy,
+    Flask-Login, the loaders, the models, a sign-in route; then two members."""
     db.init_app(app)
     login_manager = LoginManager(app)
-    privacy = app.extensions["privacy"]
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -89,7 +91,6 @@ def build_login_site(
         db.session.add(User(id=7, name="개인정보 보호책임자", email="officer@example.kr", is_officer=True))
         db.session.add_all([Note(user_id=41, text="첫 메모"), Note(user_id=41, text="둘째 메모")])
         db.session.commit()
-    return app
 
 
 def host_rows(app: Flask, user_id: int) -> int:
