@@ -60,6 +60,21 @@ def test_use_flask_login_signs_the_member_out_once_they_have_left(site: Flask) -
     assert 'data-status="completed"' in status.get_data(as_text=True)
 
 
+def test_the_emailed_link_signs_out_a_browser_remembered_as_the_member(site: Flask) -> None:
+    # Only the "remember me" cookie is left (the session cookie has expired): nothing
+    # has read current_user in the request that confirms the link.
+    client = site.test_client()
+    client.get("/login/41")
+    client.delete_cookie("session")
+    with site.app_context():
+        token = site.extensions["privacy"].services.withdraw_tokens.make("41")
+
+    answer = client.post(f"/privacy/withdraw/confirm/{token}", headers={"Accept": "application/json"})
+
+    assert answer.get_json()["status"] == "completed"
+    assert client.get_cookie("remember_token") is None  # it cannot sign in whoever is given id 41 next
+
+
 def test_a_partial_withdrawal_keeps_the_member_signed_in(site: Flask) -> None:
     client = site.test_client()
     client.get("/login/41")
@@ -197,3 +212,36 @@ def test_use_flask_login_on_an_app_without_a_login_manager_says_so(make_app: Cal
 
     with app.test_request_context(), pytest.raises(RuntimeError, match="no Flask-Login LoginManager"):
         app.extensions["privacy"].current_subject()
+
+
+def test_a_host_without_flask_login_signs_out_through_member_withdrawn_as_the_quick_start_shows(
+    make_app: Callable[..., Flask],
+) -> None:
+    from flask import has_request_context, session
+
+    app = make_app(PRIVACY_CSRF=False)
+    privacy = app.extensions["privacy"]
+
+    @privacy.subject_loader
+    def current_subject() -> str | None:
+        uid = session.get("uid")
+        return None if uid is None else str(uid)
+
+    def sign_out(app: Flask, subject: str, **extra: Any) -> None:  # the quick start's receiver
+        if has_request_context() and session.get("uid") is not None and str(session["uid"]) == subject:
+            session.pop("uid")
+
+    @app.get("/signin/<int:uid>")
+    def signin(uid: int) -> str:
+        session["uid"] = uid
+        return "signed in"
+
+    @app.get("/me")
+    def me() -> str:
+        return str(privacy.current_subject())
+
+    client = app.test_client()
+    client.get("/signin/41")
+    with member_withdrawn.connected_to(sign_out, sender=app):
+        assert client.post("/privacy/withdraw", json={"scope": "all"}).status_code == 200
+    assert client.get("/me").get_data(as_text=True) == "None"
