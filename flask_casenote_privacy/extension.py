@@ -127,6 +127,7 @@ class Privacy:
         self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
         self._loaders = Loaders()
         self._sources: dict[str, DataSource] = {}
+        self._model_options: dict[str, dict[str, Any]] = {}  # how each model source was registered
         states = weakref.ref(self._states)
         # A forking server (gunicorn) copies this process: each child gets its own
         # connections and writer thread; every process flushes its events at exit.
@@ -220,8 +221,17 @@ class Privacy:
         self._loaders.officer = func
         return func
 
+    def use_flask_login(self) -> None:
+        """Take the data subject from Flask-Login (``current_user.get_id()``) and sign a
+        member out once they have left (see ``integrations/flask_login.py``). Needs
+        Flask-Login installed; safe to call again in an app factory."""
+        from .integrations import flask_login
+
+        flask_login.init(self)
+
     def current_subject(self) -> str | None:
-        """The data subject of the current request (``None`` when anonymous)."""
+        """The data subject of the current request (``None`` when anonymous); the
+        host's loader is asked once per request and its answer kept for the request."""
         return self.services.current_subject()
 
     def current_decision(self) -> RequestPrivacy:
@@ -251,7 +261,26 @@ class Privacy:
 
         >>> privacy.register_model(User, subject="id", items={"name": "name", "email": "email"})
         >>> privacy.register_model(Payment, subject="user_id", retention="payment_record", occurred_at="paid_at")
+
+        The sources belong to the ``Privacy`` object, so every app it is initialised on
+        has them. An app factory that registers the same models for each app it builds
+        (every test of a factory app does) may: registering the same model under the
+        same name with the same options again changes nothing. A different source
+        under a name already taken is an error.
         """
+        name = name or model.__tablename__
+        options = {
+            "model": model,
+            "subject": subject,
+            "items": dict(items or {}),
+            "retention": retention,
+            "occurred_at": occurred_at,
+            "session_factory": session_factory,
+        }
+        if name in self._sources:
+            again = self._registered_again(name, options)
+            assert isinstance(again, ModelSource)  # only a model source has options to match
+            return again
         source = ModelSource(
             model,
             subject=subject,
@@ -260,12 +289,45 @@ class Privacy:
             occurred_at=occurred_at,
             session_factory=session_factory,
         )
-        return self.register_source(name or model.__tablename__, source)  # type: ignore[return-value]
+        self.register_source(name, source)
+        self._model_options[name] = options
+        return source
+
+    def _registered_again(self, name: str, options: dict[str, Any]) -> DataSource:
+        """The source already registered as ``name`` if ``options`` are the ones it was
+        registered with; else a ValueError naming what differs."""
+        known = self._model_options.get(name)
+        if known == options:
+            return self._sources[name]
+        if known is None:
+            differs = "it was registered with register_source, not as a model"
+        else:
+            differs = "differs in " + ", ".join(key for key in options if options[key] != known[key])
+        hint = (
+            "; a session_factory made anew for each app cannot be told apart from another one: pass one "
+            "that opens the current app's session (it is called inside the app context)"
+            if known is not None and options["session_factory"] != known["session_factory"]
+            else ""
+        )
+        raise ValueError(
+            f"a data source named {name!r} is already registered, and {options['model'].__name__} {differs}; "
+            f"give this one another name= (registering the same model with the same options again is a no-op){hint}"
+        )
 
     def register_source(self, name: str, source: DataSource) -> DataSource:
-        """Register any object following the :class:`~.sources.DataSource` protocol."""
-        if name in self._sources:
-            raise ValueError(f"a data source named {name!r} is already registered")
+        """Register any object following the :class:`~.sources.DataSource` protocol.
+
+        Registering the same object (or an equal one) under the same name again
+        changes nothing, as for an app factory; another source under a name already
+        taken is a ValueError."""
+        existing = self._sources.get(name)
+        if existing is not None:
+            if existing is source or existing == source:
+                return existing
+            raise ValueError(
+                f"a data source named {name!r} is already registered, with another source "
+                f"({type(existing).__name__}); give this one another name, or register the same object again"
+            )
         for state in self._states.values():
             check_source(state.services.policy, name, source)
         self._sources[name] = source

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import functools
 import re
+import traceback
 from datetime import date
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["escape_controls", "redact_text", "redact_value"]
+__all__ = ["describe_exception", "escape_controls", "redact_text", "redact_value"]
 
 # C0 and C1 controls, DEL, the Unicode line/paragraph separators, and the bidi
 # overrides that make a terminal show text in another order than it is stored.
@@ -252,3 +253,12 @@ def redact_value(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, list):
         return items
     return frozenset(items) if isinstance(value, frozenset) else set(items)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """An exception's type and the line that raised it, for a log line about a failure
+    in the host's code: never its message, which may quote personal data (a row's
+    values in a database error, an address)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__module__}.{type(exc).__qualname__}{place}"

@@ -34,6 +34,10 @@ __all__ = ["Clock", "Loaders", "Services", "check_source", "current_services", "
 Clock = Callable[[], datetime]
 log = logging.getLogger("flask_casenote_privacy.services")
 
+# Where the current request's subject and identity are kept (on ``g``).
+_SUBJECT_KEY = "_privacy_subject"
+_IDENTITY_KEY = "_privacy_identity"
+
 
 def system_clock() -> datetime:
     return datetime.now(timezone.utc)
@@ -146,8 +150,31 @@ class Services:
         return self._flush(timeout)
 
     # -- who is asking -------------------------------------------------------------------
+    # The host's loader is asked once per request, at the first use, and its answer kept
+    # for the rest of the request (on ``g``, tagged with the request object: a test may
+    # run several requests in one app context). After a withdrawal the host's user
+    # object may be gone (Flask-Login's ``current_user`` detached from its deleted row),
+    # so capture's after_request must never ask the loader again.
     def current_subject(self) -> str | None:
-        """The data subject of the current request, from the host's subject loader."""
+        """The data subject (the host's id) of the current request, from the host's
+        subject loader: asked at the first use in a request, then kept for it."""
+        if not has_request_context():
+            return self._load_subject()
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        kept = g.get(_SUBJECT_KEY)
+        if kept is not None and kept[0] is req:
+            return kept[1]  # type: ignore[no-any-return]
+        subject = self._load_subject()
+        setattr(g, _SUBJECT_KEY, (req, subject))
+        return subject
+
+    def pin_subject(self, subject: str | None) -> None:
+        """Take ``subject`` as the current request's subject without asking the loader
+        (capture, when the loader failed: the request is then anonymous)."""
+        setattr(g, _SUBJECT_KEY, (request._get_current_object(), subject))  # type: ignore[attr-defined]
+        g.pop(_IDENTITY_KEY, None)
+
+    def _load_subject(self) -> str | None:
         loader = self.loaders.subject
         if loader is None:
             return None
@@ -156,20 +183,29 @@ class Services:
 
     def current_identity(self) -> str | None:
         """The identity (see ``storage/incarnations.py``) of the current request's
-        subject, resolved once per request."""
+        subject, resolved once per request (a later call does not start a new
+        incarnation for a member who has just left)."""
         subject = self.current_subject()
         if subject is None:
             return None
-        cache: dict[str, str] = g.setdefault("_privacy_identities", {}) if has_request_context() else {}
-        if subject not in cache:
-            try:
-                cache[subject] = self.identity_of(subject)
-            except SQLAlchemyError:
-                # The database is down: the request is served all the same (capture spools
-                # its event); the id stands for itself, as for any first member.
-                log.warning("privacy database unreachable; the subject's identity is taken as its id")
-                cache[subject] = subject
-        return cache[subject]
+        if not has_request_context():
+            return self._identity_or_id(subject)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        kept = g.get(_IDENTITY_KEY)
+        if kept is not None and kept[0] is req and kept[1] == subject:
+            return kept[2]  # type: ignore[no-any-return]
+        identity = self._identity_or_id(subject)
+        setattr(g, _IDENTITY_KEY, (req, subject, identity))
+        return identity
+
+    def _identity_or_id(self, subject: str) -> str:
+        try:
+            return self.identity_of(subject)
+        except SQLAlchemyError:
+            # The database is down: the request is served all the same (capture spools
+            # its event); the id stands for itself, as for any first member.
+            log.warning("privacy database unreachable; the subject's identity is taken as its id")
+            return subject
 
     # -- identities: a host id may be reused; the extension's records never are ------------
     def identity_of(self, host_id: str) -> str:

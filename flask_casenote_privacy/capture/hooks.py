@@ -29,7 +29,7 @@ from flask import Flask, Request, Response, g, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..consent import Grant, ledger_grants, record_consent
-from ..redact import redact_text
+from ..redact import describe_exception, redact_text
 from ..services import Services
 from .decision import SIGNED_IN_KEY, Decider, RequestPrivacy, cookie_grants, member_marker, signing_in
 from .writer import AccessLogWriter
@@ -148,21 +148,42 @@ class Capture:
         ctx_g["_privacy_decide"] = self._decide  # lazily: the host's login may run after us
 
     def after_request(self, response: Response) -> Response:
+        # Whatever fails here (the host's loader, the ledger, a bug of ours), the host's
+        # response goes out unchanged: capture is logged, never the cause of a 500.
+        try:
+            self.capture(response)
+        except Exception as exc:
+            log.error(
+                "privacy capture failed for this request (%s); the response is unchanged", describe_exception(exc)
+            )
+        return response
+
+    def capture(self, response: Response) -> None:
         ctx_g = g._get_current_object()
         started = ctx_g.pop("_privacy_started", None)
         if started is None:
-            return response
+            return
         duration_ms = (time.perf_counter() - started) * 1000.0
         state: RequestPrivacy | None = ctx_g.get("_privacy_request")
-        subject = self.services.current_identity()
+        try:
+            subject = self.services.current_identity()
+        except Exception as exc:
+            # Who is asking is unknown: log the event without a subject and with no
+            # consent at all (fail closed; a consent cookie may not be this member's).
+            log.error(
+                "the request's subject could not be resolved after it (%s); its event has no subject",
+                describe_exception(exc),
+            )
+            self.services.pin_subject(None)
+            self.emit(self._decide(""), response.status_code, duration_ms)
+            return
         if state is None or state.subject != subject:
-            state = self._decide()  # signed in or out during this request
+            state = self._decide()  # not decided yet in this request
         if subject is not None:
             self.note_member(subject, response)
         elif self.session_cookie in request.cookies and SIGNED_IN_KEY in session:
             session.pop(SIGNED_IN_KEY)  # signed out: the next sign-in carries a cookie again
         self.emit(state, response.status_code, duration_ms)
-        return response
 
     def note_member(self, subject: str, response: Response) -> None:
         """At sign-in, carry the visitor's cookie choices into the ledger; afterwards,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..consent import consent_history
 from ..retention.archiving import archived_summary, read_archive
 from ..sources import json_safe
-from ..storage.tables import access_log
+from ..storage.tables import access_log, consent_events, provisions
 from .provisions import provision_history
 from .records import list_requests
 
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["export_subject"]
+__all__ = ["export_subject", "holds_anything"]
 
 
 def export_subject(services: Services, subject: str) -> dict[str, Any]:
@@ -59,3 +59,18 @@ def export_subject(services: Services, subject: str) -> dict[str, Any]:
         "archived_records": read_archive(services, subject),
         "requests": list_requests(services, subject),
     }
+
+
+def holds_anything(services: Services, identity: str) -> bool:
+    """Whether anything is held about ``identity``: a record in a registered source,
+    a consent decision, an access-log row or a provision. False for an id nobody
+    has (an officer's typing mistake): the request is still recorded, and says so."""
+    host = services.host_of(identity)
+    if any(source.export(host) for source in services.sources.values()):
+        return True
+    services.flush(timeout=30)  # the subject's access events on their way count too
+    with services.databases.main.connect() as conn:
+        return any(
+            conn.execute(select(exists().where(table.c.subject == identity))).scalar()
+            for table in (consent_events, access_log, provisions)
+        )

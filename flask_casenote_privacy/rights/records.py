@@ -50,6 +50,8 @@ def public_view(services: Services, row: dict[str, Any]) -> dict[str, Any]:
         "refusal": {"ground": row["refusal_ground"], "reason": row["refusal_reason"]}
         if row["status"] == "refused"
         else None,
+        # False: nothing was held about the subject (None: registered before this was recorded).
+        "found": result.get("found"),
         "retained": result.get("retained", []),
         **({"erased_items": result["erased_items"]} if "erased_items" in result else {}),
     }

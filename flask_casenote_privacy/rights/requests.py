@@ -12,6 +12,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from sqlalchemy import insert, update
 
 from ..addresses import normal_address
@@ -20,9 +21,11 @@ from ..errors import InvalidRequest, TokenError
 from ..periods import add_period
 from ..retention.archiving import retained_summary
 from ..retention.erasure import erase_for_request
+from ..signals import member_withdrawn, send_safely
 from ..signing import WithdrawLink
 from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
+from .export import holds_anything
 from .limits import hit
 from .outbox import LINK_LOOKUP, enqueue, wake
 from .records import get_request, load_request
@@ -112,6 +115,9 @@ def register_request(
         "due_at": due,
         "registered_by": registered_by,
         "notify_to": services.subject_email(subject),
+        # What the officer's intake found: a request for an id nobody has is still
+        # recorded (and can be refused or completed), but says that nothing was found.
+        "result": json.dumps({"found": holds_anything(services, subject)}),
     }
     with services.databases.main.begin() as conn:
         conn.execute(insert(requests_table).values(row))
@@ -144,20 +150,52 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
         raise InvalidRequest(f"request {request_id} was refused; it cannot be executed")
     subject = req["subject"]
     services.flush(timeout=30)  # the subject's access events in flight count too
+    found = _record_found(services, req)
     if req["scope"] == "all":
         _withdraw_consents(services, subject, None, req["channel"])
         erase_for_request(services, subject, request_id)
         # The member has left: whoever the host gives this id next is someone new.
         services.end_incarnation(subject)
-        result: dict[str, Any] = {"retained": retained_summary(services, subject)}
+        result: dict[str, Any] = {"found": found, "retained": retained_summary(services, subject)}
     else:
         purposes = req["purposes"].split(",")
         _withdraw_consents(services, subject, purposes, req["channel"])
         erased_items = _erase_items_only_for(services, subject, purposes)
-        result = {"retained": retained_summary(services, subject), "erased_items": sorted(erased_items)}
+        result = {
+            "found": found,
+            "retained": retained_summary(services, subject),
+            "erased_items": sorted(erased_items),
+        }
     _finish(services, request_id, "completed", result, decided_by)
     notify(services, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
+    if req["scope"] == "all":
+        # Last: the host's receivers (sign the member out) see a completed request.
+        send_safely(
+            member_withdrawn,
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            subject=services.host_of(subject),
+            identity=subject,
+            request_id=request_id,
+        )
     return get_request(services, request_id)
+
+
+def _record_found(services: Services, req: dict[str, Any]) -> bool:
+    """Whether anything was held about the request's subject, at its registration or
+    now, before anything is erased. Stored before erasing: a run again after a crash
+    must not read "nothing found" in what the first run erased."""
+    stored = json.loads(req["result"]) if req["result"] else {}
+    if stored.get("found") is True:
+        return True
+    found = holds_anything(services, req["subject"])
+    if stored.get("found") is not found:
+        with services.databases.main.begin() as conn:
+            conn.execute(
+                update(requests_table)
+                .where(requests_table.c.id == req["id"])
+                .values(result=json.dumps({**stored, "found": found}))
+            )
+    return found
 
 
 def _withdraw_consents(services: Services, subject: str, purposes: list[str] | None, channel: str) -> None:
@@ -194,7 +232,8 @@ def complete_request(services: Services, request_id: str, officer: str | None = 
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
     if req["kind"] == "access":
-        _finish(services, request_id, "completed", {"export": "available to the signed-in member"}, officer)
+        result = {"found": _record_found(services, req), "export": "available to the signed-in member"}
+        _finish(services, request_id, "completed", result, officer)
         notify(services, request_id, "access_ready")
         return get_request(services, request_id)
     return execute_request(services, request_id, decided_by=officer)

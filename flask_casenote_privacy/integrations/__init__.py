@@ -1,0 +1,1 @@
+"""Ready-made wiring for common host libraries (each imported only when used)."""
