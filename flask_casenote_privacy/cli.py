@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 
 from .errors import PolicyError, PrivacyError
 from .policy.loader import load_policy
-from .policy.render import policy_context
+from .policy.render import policy_context, template_variables
 from .retention.ledger import destruction_history
 from .retention.purge import known_classes, purge
 from .rights import desk
@@ -75,7 +75,8 @@ def policy_show(lang: str | None, fmt: str) -> None:
         raise click.BadParameter(
             f"{lang!r}; this policy is available in: {', '.join(policy.languages)}", param_hint="--lang"
         )
-    click.echo(render_template("privacy/policy.txt", **policy_context(policy, lang)).rstrip())
+    text = render_template("privacy/policy.txt", **template_variables(policy_context(policy, lang)))
+    click.echo(text.rstrip())
 
 
 @policy_group.command("check")
