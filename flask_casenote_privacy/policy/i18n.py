@@ -145,7 +145,7 @@ _UI: dict[str, dict[str, str]] = {
     "officer.decided_by": {"ko": "처리자", "en": "Decided by"},
     "officer.refusal": {"ko": "거절 사유", "en": "Refusal ground"},
     "officer.kept": {"ko": "법령에 따라 보관", "en": "Kept under the law"},
-    "officer.kept_count": {"ko": "{count}건, {until}까지", "en": "{count} until {until}"},
+    "officer.kept_count": {"ko": "{count}건, {until}까지", "en": "{count}, kept until {until}"},
     "officer.export": {"ko": "회원 데이터 내보내기 (JSON)", "en": "Export the member's data (JSON)"},
     "officer.complete": {"ko": "처리 완료", "en": "Complete"},
     "officer.explanation": {"ko": "설명", "en": "Explanation"},
