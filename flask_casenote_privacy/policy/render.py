@@ -12,7 +12,8 @@ __all__ = ["policy_context", "template_variables"]
 
 
 def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
-    """Template variables for ``privacy/policy.html`` and ``privacy/policy.txt``."""
+    """What ``privacy/policy.html`` and ``privacy/policy.txt`` show; each key reaches the
+    template as ``privacy_<key>`` (:func:`template_variables`)."""
 
     def t(value: Any) -> str:
         return "" if value is None else value.get(lang, policy.default_language)
