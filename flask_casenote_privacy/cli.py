@@ -7,10 +7,13 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 from flask import current_app, render_template
@@ -18,7 +21,7 @@ from flask.cli import with_appcontext
 
 from .errors import PolicyError, PrivacyError
 from .policy.loader import load_policy
-from .policy.render import policy_context
+from .policy.render import policy_context, template_variables
 from .retention.ledger import destruction_history
 from .retention.purge import known_classes, purge
 from .rights import desk
@@ -34,6 +37,61 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _services() -> Services:
     return current_services()
+
+
+_RESULTS = "flask_casenote_privacy.results"  # click's ctx.meta: where the command's result goes
+
+
+@contextmanager
+def _stdout_for_the_result() -> Iterator[TextIO]:
+    """While a command runs, only its result reaches stdout: the process's stdout
+    (file descriptor 1) points to stderr, and the result goes to a copy of the
+    real one. A log handler writing to ``sys.stdout`` (``StreamHandler(sys.stdout)``,
+    ``basicConfig(stream=sys.stdout)``, structlog's default ``PrintLogger``), a
+    ``print`` or a background thread then writes to stderr, wherever it took its
+    stream from, and ``flask privacy export 1 | jq`` always reads JSON."""
+    stdout = sys.stdout
+    try:
+        out_fd, err_fd = stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (click's CliRunner): nothing to separate
+        yield stdout
+        return
+    stdout.flush()
+    saved = os.dup(out_fd)
+    result = open(saved, "w", encoding=stdout.encoding, errors=stdout.errors)  # noqa: SIM115
+    os.dup2(err_fd, out_fd)
+    try:
+        yield result
+    finally:
+        stdout.flush()  # what others wrote meanwhile still goes to stderr
+        os.dup2(saved, out_fd)
+        result.close()  # the result, to the real stdout
+
+
+def _clean_stdout(command: F) -> F:
+    """Run a command with :func:`_stdout_for_the_result`; the notices it queued
+    leave before stdout is given back, so the mail thread's log lines go to
+    stderr too (and the mail before the process ends)."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        meta = click.get_current_context().meta
+        with _stdout_for_the_result() as result:
+            meta[_RESULTS] = result
+            try:
+                outcome = command(*args, **kwargs)
+                # No timeout: the process would wait for the mail thread at exit anyway.
+                _services().mailer.flush(timeout=None)
+                return outcome
+            finally:
+                del meta[_RESULTS]
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _echo(text: str) -> None:
+    """A line of the command's result (:func:`_clean_stdout`)."""
+    click.echo(text, file=click.get_current_context().meta.get(_RESULTS))
 
 
 def _domain_errors(command: F) -> F:
@@ -64,23 +122,26 @@ def policy_group() -> None:
 @click.option("--lang", default=None, help="Language of the text (default: the policy's first).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @with_appcontext
+@_clean_stdout
 def policy_show(lang: str | None, fmt: str) -> None:
     """Print the policy in force."""
     policy = _services().policy
     if fmt == "json":
-        click.echo(json.dumps(policy.to_dict(), ensure_ascii=False, indent=2))
+        _echo(json.dumps(policy.to_dict(), ensure_ascii=False, indent=2))
         return
     lang = lang or policy.default_language
     if lang not in policy.languages:
         raise click.BadParameter(
             f"{lang!r}; this policy is available in: {', '.join(policy.languages)}", param_hint="--lang"
         )
-    click.echo(render_template("privacy/policy.txt", **policy_context(policy, lang)).rstrip())
+    text = render_template("privacy/policy.txt", **template_variables(policy_context(policy, lang)))
+    _echo(text.rstrip())
 
 
 @policy_group.command("check")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @with_appcontext
+@_clean_stdout
 def policy_check(path: str | None) -> None:
     """Validate a policy file (default: the configured policy); list every problem."""
     source = path if path is not None else current_app.config["PRIVACY_POLICY"]
@@ -91,7 +152,7 @@ def policy_check(path: str | None) -> None:
         for problem in exc.problems:
             click.echo(f"  - {problem}", err=True)
         raise SystemExit(1) from None
-    click.echo(
+    _echo(
         f"{source}: valid (version {policy.version}, {len(policy.items)} items, "
         f"{len(policy.purposes)} purposes, {len(policy.retention)} retention classes)"
     )
@@ -104,13 +165,14 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @with_appcontext
+@_clean_stdout
 def db_upgrade() -> None:
     """Create or upgrade the tables of the main and archive databases (safe to repeat)."""
     services = _services()
     for result in upgrade_all(services.databases, services.policy, services.now()):
         url = services.databases.main_url if result.database == "main" else services.databases.archive_url
         state = f"{result.before or 'empty'} -> {result.after}" if result.changed else f"at {result.after}"
-        click.echo(f"{result.database} database ({url.render_as_string(hide_password=True)}): {state}")
+        _echo(f"{result.database} database ({url.render_as_string(hide_password=True)}): {state}")
 
 
 # -- the officer's desk ----------------------------------------------------------------
@@ -136,18 +198,19 @@ def requests_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--officer", default=None, help="Who is asking (for the operator access record).")
 @with_appcontext
+@_clean_stdout
 def requests_list(fmt: str, officer: str | None) -> None:
     """Requests, overdue first (each with id, subject, kind, status, due_at)."""
     rows = desk.list_requests(_services(), _operator(officer))
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        _echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo("no requests")
+        _echo("no requests")
     for r in rows:
         flag = "OVERDUE " if r["overdue"] else ""
         scope = ",".join(r["purposes"]) if r["purposes"] else r["scope"]
-        click.echo(
+        _echo(
             f"{flag}{r['id']}  {r['kind']:<8} {r['status']:<10} subject={r['subject']} "
             f"scope={scope} channel={r['channel']} due={r['due_at']}"
         )
@@ -161,6 +224,7 @@ def requests_list(fmt: str, officer: str | None) -> None:
 @click.option("--purpose", "purposes", multiple=True, help="A purpose (repeatable) instead of --scope all.")
 @click.option("--officer", default=None, help="Who registers it (default: the OS user).")
 @with_appcontext
+@_clean_stdout
 @_domain_errors
 def requests_register(
     subject: str, kind: str, channel: str, scope: str | None, purposes: tuple[str, ...], officer: str | None
@@ -175,18 +239,19 @@ def requests_register(
         scope=scope,
         purposes=list(purposes),
     )
-    click.echo(json.dumps(req, ensure_ascii=False, indent=2))
+    _echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
 @requests_group.command("complete")
 @click.argument("request_id")
 @click.option("--officer", default=None)
 @with_appcontext
+@_clean_stdout
 @_domain_errors
 def requests_complete(request_id: str, officer: str | None) -> None:
     """Carry out a request (erase for stop/delete; tell the member an access request is ready)."""
     req = desk.complete(_services(), request_id, _operator(officer))
-    click.echo(json.dumps(req, ensure_ascii=False, indent=2))
+    _echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
 @requests_group.command("refuse")
@@ -195,44 +260,47 @@ def requests_complete(request_id: str, officer: str | None) -> None:
 @click.option("--reason", required=True, help="The explanation the member receives.")
 @click.option("--officer", default=None)
 @with_appcontext
+@_clean_stdout
 @_domain_errors
 def requests_refuse(request_id: str, ground: str, reason: str, officer: str | None) -> None:
     """Refuse on a statutory ground; nothing is erased; the member is told how to object."""
     req = desk.refuse(_services(), request_id, _operator(officer), ground=ground, reason=reason)
-    click.echo(json.dumps(req, ensure_ascii=False, indent=2))
+    _echo(json.dumps(req, ensure_ascii=False, indent=2))
 
 
 @privacy_cli.command("export")
 @click.argument("subject")
 @click.option("--officer", default=None)
 @with_appcontext
+@_clean_stdout
 def export_command(subject: str, officer: str | None) -> None:
     """Everything held about SUBJECT, as JSON (writes an operator access record)."""
     data = desk.export(_services(), subject, _operator(officer))
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    _echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @privacy_cli.command("outbox")
 @click.option("--send", is_flag=True, help="Send every notice that is due now (the worker does this on schedule).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @with_appcontext
+@_clean_stdout
 def outbox_command(send: bool, fmt: str) -> None:
     """Notices to members not delivered yet, or never; with --send, send what is due."""
     services = _services()
     sent = deliver_due(services) if send else None
     rows = undelivered(services)
     if fmt == "json":
-        click.echo(json.dumps({"delivery": asdict(sent) if sent else None, "undelivered": rows}, ensure_ascii=False))
+        _echo(json.dumps({"delivery": asdict(sent) if sent else None, "undelivered": rows}, ensure_ascii=False))
         return
     if sent is not None:
-        click.echo(f"sent {sent.sent}, failed {sent.failed} (retried later), expired {sent.expired}")
+        _echo(f"sent {sent.sent}, failed {sent.failed} (retried later), expired {sent.expired}")
     for r in rows:
-        click.echo(
+        _echo(
             f"{r['status']:<8} {r['kind']:<22} request={r['request_id'] or '-'} attempts={r['attempts']} "
             f"error={r['last_error'] or '-'}"
         )
     if not rows:
-        click.echo("every notice has been delivered")
+        _echo("every notice has been delivered")
 
 
 # -- destruction -----------------------------------------------------------------------
@@ -252,6 +320,7 @@ def outbox_command(send: bool, fmt: str) -> None:
 @click.option("--vacuum", is_flag=True, help="Also reclaim the space (VACUUM / OPTIMIZE TABLE).")
 @click.option("--executor", default=None, help="Who runs it, for the ledger (default: the OS user).")
 @with_appcontext
+@_clean_stdout
 @_domain_errors
 def purge_command(
     now_text: str | None,
@@ -272,15 +341,15 @@ def purge_command(
     if history:
         rows = destruction_history(services)
         if fmt == "json":
-            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            _echo(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
             for r in rows:
-                click.echo(
+                _echo(
                     f"{r['ran_at']}  {r['retention']:<20} {r['count']:>8}  {r['target']:<18} "
                     f"{r['executor']}  run={r['run_id'][:8]}  {r['method']}"
                 )
             if not rows:
-                click.echo("the destruction ledger is empty")
+                _echo("the destruction ledger is empty")
         return
     problems = []
     now = None
@@ -310,11 +379,11 @@ def purge_command(
     )
     data = report.to_dict(tz)
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        _echo(json.dumps(data, ensure_ascii=False))  # one line per run: cron appends them to a .jsonl file
         return
     title = "dry run: nothing changed" if dry_run else f"run {report.run_id}"
-    click.echo(f"purge at {data['now']} ({title})")
-    click.echo(f"{'retention class':<22}{'destroyed':>10}{'kept':>10}  next expiry")
+    _echo(f"purge at {data['now']} ({title})")
+    _echo(f"{'retention class':<22}{'destroyed':>10}{'kept':>10}  next expiry")
     for c in data["classes"]:
-        click.echo(f"{c['retention']:<22}{c['destroyed']:>10}{c['kept']:>10}  {c['next_expiry'] or '-'}")
-    click.echo(f"{'total':<22}{data['destroyed']:>10}")
+        _echo(f"{c['retention']:<22}{c['destroyed']:>10}{c['kept']:>10}  {c['next_expiry'] or '-'}")
+    _echo(f"{'total':<22}{data['destroyed']:>10}")

@@ -1,9 +1,11 @@
 """structlog processors that make log events follow the privacy policy: tag each
 event with its retention class, drop fields the consent does not allow, redact
-personal data. The host adds them to its own chain (docs/logging.md)."""
+personal data. The host adds them to its own chain (docs/logging.md). For the
+host's standard-library handlers, :class:`RedactingFilter` does the redaction."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from flask import current_app, has_app_context
@@ -12,7 +14,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from .capture.decision import FIELD_ITEMS, current_request_privacy, default_allowed_items
 from .redact import redact_text, redact_value
 
-__all__ = ["add_retention", "drop_unconsented", "processors", "redact_personal_data"]
+__all__ = ["RedactingFilter", "add_retention", "drop_unconsented", "processors", "redact_personal_data"]
 
 FIELD_ITEMS_CONFIG = "PRIVACY_LOG_FIELD_ITEMS"
 
@@ -98,3 +100,59 @@ def processors() -> list[Processor]:
     >>> structlog.configure(processors=[..., *processors(), JSONRenderer()])
     """
     return [add_retention, drop_unconsented, redact_personal_data]
+
+
+# What every LogRecord has; any other attribute came with ``extra=`` and is the caller's data.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def _redact_lines(text: str) -> str:
+    """A traceback keeps its lines; each is redacted and escaped on its own."""
+    return "\n".join(redact_text(line) for line in text.split("\n"))
+
+
+class RedactingFilter(logging.Filter):
+    """A standard-library :class:`logging.Filter` that redacts what
+    :func:`redact_personal_data` redacts, for handlers structlog does not reach
+    (a host's own file handler, gunicorn's, a library's).
+
+    Put it on the *handlers* (a logger's filter misses the records of its child
+    loggers): ``handler.addFilter(RedactingFilter())``, or the ``dictConfig``
+    recipe of docs/logging.md. It changes the record in place and always lets it
+    through:
+
+    - the message is %-formatted with its arguments first, then redacted and its
+      control characters escaped (one line per record); when that changes it, the
+      result becomes ``msg`` and ``args`` is emptied (``()``), so no formatter puts a raw
+      argument back, and a ``%`` in the text is never read as a placeholder;
+    - a traceback (``exc_info``) and ``stack_info`` are rendered and redacted
+      line by line; the exception object is dropped from the record, so that no
+      formatter renders it again unredacted;
+    - fields passed with ``extra=`` are redacted like structlog values (nested
+      ones too).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+            misfit = False
+        except Exception:  # arguments that do not fit: logging's own error report would print them raw
+            message = f"{record.msg!s} (arguments that do not fit the message: {record.args!r})"
+            misfit = True
+        redacted = redact_text(message)
+        if redacted != message or misfit:
+            record.msg, record.args = redacted, ()
+        if "message" in vars(record):  # set by a formatter of an earlier handler
+            record.message = redacted
+        if record.exc_info:
+            if not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = _redact_lines(record.exc_text)
+        if record.stack_info:
+            record.stack_info = _redact_lines(record.stack_info)
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRIBUTES and isinstance(value, (str, dict, list, tuple, set, frozenset)):
+                setattr(record, name, redact_value(value))
+        return True

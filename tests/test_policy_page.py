@@ -394,8 +394,8 @@ def host_app(tmp_path: Path) -> Iterator[Flask]:
     templates = tmp_path / "templates"
     (templates / "privacy").mkdir(parents=True)
     (templates / "privacy" / "policy.html").write_text(
-        "<p>HOST TEMPLATE {{ controller.name }} / {{ officer.name }} / {{ lang }}</p>"
-        "{% for r in retention %}<p>{{ r.label }}: {{ r.period }}</p>{% endfor %}",
+        "<p>HOST TEMPLATE {{ privacy_controller.name }} / {{ privacy_officer.name }} / {{ privacy_lang }}</p>"
+        "{% for r in privacy_retention %}<p>{{ r.label }}: {{ r.period }}</p>{% endfor %}",
         encoding="utf-8",
     )
     app = Flask("hostapp", template_folder=str(templates), instance_path=str(tmp_path / "host-instance"))

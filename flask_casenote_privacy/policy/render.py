@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from . import i18n
 from .model import Policy
 
-__all__ = ["policy_context"]
+__all__ = ["policy_context", "template_variables"]
 
 
 def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
-    """Template variables for ``privacy/policy.html`` and ``privacy/policy.txt``."""
+    """What ``privacy/policy.html`` and ``privacy/policy.txt`` show; each key reaches the
+    template as ``privacy_<key>`` (:func:`template_variables`)."""
 
     def t(value: Any) -> str:
         return "" if value is None else value.get(lang, policy.default_language)
@@ -122,3 +124,15 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         "cookies": t(policy.cookies),
         "cookie_purposes": cookie_purposes,
     }
+
+
+def template_variables(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables of a template of the extension, each under a ``privacy_`` name.
+
+    A page renders inside the host's layout when the host overrides
+    ``privacy/base.html``, and a variable passed to ``render_template`` hides the
+    host's template global or context processor of the same name there: a bare
+    ``csrf_token`` string made Flask-WTF's ``csrf_token()`` uncallable (a 500), and
+    ``lang``, ``ui`` or ``policy`` would quietly replace the host's own.
+    """
+    return {f"privacy_{key}": value for key, value in context.items()}

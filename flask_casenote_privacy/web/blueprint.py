@@ -6,14 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
 from ..capture.decision import decide_request
 from ..consent import change_consent, validate_choices
 from ..errors import InvalidRequest
-from ..policy import i18n
 from ..policy.render import policy_context
 from ..services import Services
 from .http import (
@@ -22,6 +21,7 @@ from .http import (
     maybe_url,
     no_store,
     register_error_handlers,
+    render_page,
     safe_next,
     wants_json,
 )
@@ -62,8 +62,9 @@ def create_blueprint(services: Services) -> Blueprint:
     @bp.get("/policy")
     def policy_page() -> str:
         """The policy people read, rendered from the policy file."""
-        context = policy_context(services.policy, language())
-        return render_template("privacy/policy.html", consent_url=maybe_url("privacy.consent"), **context)
+        lang = language()
+        context = policy_context(services.policy, lang)
+        return render_page("privacy/policy.html", lang, consent_url=maybe_url("privacy.consent"), **context)
 
     @bp.get("/policy.json")
     def policy_json() -> Response:
@@ -127,19 +128,18 @@ def create_blueprint(services: Services) -> Blueprint:
                 csrf_token=csrf_token,
             )
         lang = language()
-        return render_template(
+        return render_page(
             "privacy/consent.html",
-            lang=lang,
+            lang,
             purposes=purposes,
             csrf_token=csrf_token,
             gpc=state.gpc,
             saved=request.args.get("saved") == "1",
-            ui=lambda key: i18n.ui(key, lang),
             policy_url=url_for("privacy.policy_page", lang=lang),
         )
 
     add_rights_routes(bp, services, check_csrf=check_csrf, language=language)
-    add_officer_routes(bp, services, check_csrf=check_csrf)
+    add_officer_routes(bp, services, check_csrf=check_csrf, language=language)
     register_error_handlers(bp)
 
     return bp

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import BuildError
 
 from ..capture.hooks import client_ip
 from ..errors import InvalidRequest, NotAllowed, NotFound, PrivacyError, RateLimited, SignInRequired, TokenError
+from ..policy import i18n
+from ..policy.render import template_variables
 
 __all__ = [
     "STATUS",
@@ -20,6 +22,7 @@ __all__ = [
     "maybe_url",
     "no_store",
     "register_error_handlers",
+    "render_page",
     "request_fields",
     "safe_next",
     "wants_json",
@@ -98,6 +101,13 @@ def no_store(response: Response) -> Response:
     if request.endpoint not in CACHEABLE_ENDPOINTS:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def render_page(template: str, lang: str, /, **context: Any) -> str:
+    """One of the extension's pages in ``lang``: every variable as ``privacy_<name>``
+    (``template_variables``), with ``privacy_lang`` and ``privacy_ui(key)``."""
+    variables = {"lang": lang, "ui": lambda key: i18n.ui(key, lang), **context}
+    return render_template(template, **template_variables(variables))
 
 
 def maybe_url(endpoint: str, **values: Any) -> str | None:

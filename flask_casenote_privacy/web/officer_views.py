@@ -9,25 +9,26 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf
 
 from ..errors import NotAllowed
-from ..policy import i18n
 from ..retention.ledger import destruction_history
 from ..rights import desk
 from ..rights.audit import operator_access_history
 from ..rights.outbox import undelivered
 from ..rights.requests import CHANNELS, KINDS
 from ..services import Services
-from .http import client_address, maybe_url, request_fields, wants_json
+from .http import client_address, maybe_url, render_page, request_fields, wants_json
 
 __all__ = ["add_officer_routes"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callable[[], None]) -> None:
+def add_officer_routes(
+    bp: Blueprint, services: Services, *, check_csrf: Callable[[], None], language: Callable[[], str]
+) -> None:
     def officer_only(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -49,7 +50,7 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
         """After complete or refuse: the request as JSON, or back to its page."""
         if wants_json():
             return jsonify(req)
-        return redirect(url_for("privacy.officer_request", request_id=request_id), 303)
+        return redirect(url_for("privacy.officer_request", request_id=request_id, lang=request.args.get("lang")), 303)
 
     @bp.get("/officer/")
     @officer_only
@@ -58,18 +59,18 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
         notices = undelivered(services)
         if wants_json():
             return jsonify(requests=requests_, undelivered_notices=notices)
-        return render_template(
+        lang = language()
+        return render_page(
             "privacy/officer/index.html",
-            lang="ko",
+            lang,
             requests=requests_,
             kinds=KINDS,
             channels=CHANNELS,
             purposes=services.policy.purposes,
             csrf_token=csrf(),
-            ui=lambda key: i18n.ui(key, "ko"),
-            policy=services.policy,
-            history_url=maybe_url("privacy.officer_destructions"),
+            history_url=maybe_url("privacy.officer_destructions", lang=request.args.get("lang")),
             notices=notices,
+            lang_arg=request.args.get("lang"),  # links and forms keep the officer's ?lang=
         )
 
     @bp.post("/officer/requests")
@@ -96,7 +97,7 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
         )
         if wants_json():
             return jsonify(req), 201
-        return redirect(url_for("privacy.officer_request", request_id=req["id"]), 303)
+        return redirect(url_for("privacy.officer_request", request_id=req["id"], lang=request.args.get("lang")), 303)
 
     @bp.get("/officer/requests/<request_id>")
     @officer_only
@@ -104,13 +105,13 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
         req = desk.view_request(services, request_id, operator())
         if wants_json():
             return jsonify(req)
-        return render_template(
+        return render_page(
             "privacy/officer/request.html",
-            lang="ko",
+            language(),
             req=req,
             csrf_token=csrf(),
-            ui=lambda key: i18n.ui(key, "ko"),
             grounds=services.policy.refusal_grounds,
+            lang_arg=request.args.get("lang"),
         )
 
     @bp.post("/officer/requests/<request_id>/complete")
@@ -139,7 +140,9 @@ def add_officer_routes(bp: Blueprint, services: Services, *, check_csrf: Callabl
         rows = destruction_history(services)
         if wants_json():
             return jsonify(destructions=rows)
-        return render_template("privacy/officer/destructions.html", lang="ko", rows=rows)
+        return render_page(
+            "privacy/officer/destructions.html", language(), rows=rows, lang_arg=request.args.get("lang")
+        )
 
     @bp.get("/officer/access-records")
     @officer_only

@@ -6,16 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, jsonify, redirect, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
 from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
-from ..policy import i18n
 from ..rights.export import export_subject
 from ..rights.records import get_request
 from ..rights.requests import read_withdraw_link, register_request, request_withdraw_link
 from ..services import Services
-from .http import client_address, request_fields, wants_json
+from .http import client_address, render_page, request_fields, wants_json
 
 __all__ = ["add_rights_routes"]
 
@@ -56,8 +55,7 @@ def add_rights_routes(
         return subject
 
     def render(template: str, **context: Any) -> str:
-        lang = language()
-        return render_template(template, lang=lang, ui=lambda key: i18n.ui(key, lang), **context)
+        return render_page(template, language(), **context)
 
     def answer(req: dict[str, Any]) -> Any:
         if wants_json():
