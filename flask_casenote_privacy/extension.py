@@ -250,6 +250,7 @@ class Privacy:
         occurred_at: str | None = None,
         session_factory: Callable[[], Any] | None = None,
         name: str | None = None,
+        export: Iterable[str] | None = None,
     ) -> ModelSource:
         """Tell the extension where a SQLAlchemy model keeps personal data.
 
@@ -258,9 +259,14 @@ class Privacy:
         (they are archived on withdrawal, ``occurred_at`` starts their period);
         without it the rows are erased. Models are erased in the reverse order
         of registration, so register parents (``User``) before children.
+        An access request shows, and the archive keeps, only the columns named
+        here: ``subject``, the items', ``occurred_at`` and ``export`` (more columns
+        worth showing, e.g. ``["amount"]``); never a password hash or a token.
 
         >>> privacy.register_model(User, subject="id", items={"name": "name", "email": "email"})
-        >>> privacy.register_model(Payment, subject="user_id", retention="payment_record", occurred_at="paid_at")
+        >>> privacy.register_model(
+        ...     Payment, subject="user_id", retention="payment_record", occurred_at="paid_at", export=["amount"]
+        ... )
 
         The sources belong to the ``Privacy`` object, so every app it is initialised on
         has them. An app factory that registers the same models for each app it builds
@@ -276,6 +282,7 @@ class Privacy:
             "retention": retention,
             "occurred_at": occurred_at,
             "session_factory": session_factory,
+            "export": tuple(export or ()),
         }
         if name in self._sources:
             again = self._registered_again(name, options)
@@ -288,6 +295,7 @@ class Privacy:
             retention=retention,
             occurred_at=occurred_at,
             session_factory=session_factory,
+            export=export,
         )
         self.register_source(name, source)
         self._model_options[name] = options

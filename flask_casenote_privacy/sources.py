@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from .storage.engines import checkpoint_wal
 
-__all__ = ["DataSource", "ModelSource", "SourceRecord", "json_safe"]
+__all__ = ["DataSource", "ModelSource", "SourceRecord", "fingerprinted_records", "json_safe"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,10 @@ class DataSource(Protocol):
     retention: str | None
 
     def export(self, subject: str) -> list[SourceRecord]:
-        """Every record held about ``subject``."""
+        """Every record held about ``subject``, with the fields the member is shown
+        (an access request) and the archive keeps (a source with ``retention``):
+        the items' fields and what the record needs to make sense, never secrets
+        such as password hashes or tokens."""
 
     def erase(self, subject: str, items: Collection[str] | None = None) -> int:
         """Erase ``subject``'s records (``items=None``), or only the fields of
@@ -109,6 +112,16 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def fingerprinted_records(source: DataSource, subject: str) -> list[SourceRecord]:
+    """What a tombstone's keyed hash of each record covers (retention/tombstones.py):
+    a :class:`ModelSource`'s whole rows, so that the hash does not change when the
+    host changes ``export=`` (a restored copy must still match it, and tombstones
+    written before ``export=`` existed covered every column); any other source's export.
+    """
+    whole = getattr(source, "whole_records", None)
+    return list(whole(subject)) if whole is not None else source.export(subject)
+
+
 _NO_SUCH_SUBJECT = object()
 
 
@@ -121,6 +134,14 @@ class ModelSource:
     The session is the host's Flask-SQLAlchemy session when the app has one,
     else a new one from ``session_factory`` (a ``sessionmaker``) per operation.
     Subject ids arrive as strings and are converted to the subject column's type.
+
+    A record holds only the columns the host named: ``subject``, the columns of
+    ``items``, ``occurred_at``, and ``export`` (other columns worth showing or
+    keeping, e.g. ``["amount", "created_at"]``). That is what an access request
+    shows and what the archive keeps; a column named nowhere (a password hash, an
+    API token) never leaves the host's table::
+
+        privacy.register_model(User, subject="id", items={"email": "email"}, export=["created_at"])
     """
 
     def __init__(
@@ -132,17 +153,22 @@ class ModelSource:
         retention: str | None = None,
         occurred_at: str | None = None,
         session_factory: Callable[[], Session] | None = None,
+        export: Iterable[str] | None = None,
     ) -> None:
         mapper = sa.inspect(model)
         self.model = model
         self.columns = {c.key: c for c in mapper.columns}
+        if isinstance(export, str):
+            export = [export]  # export="created_at" means the one column, not its letters
+        named = (
+            ("subject", subject),
+            *((f"item {item}", column) for item, column in (items or {}).items()),
+            ("occurred_at", occurred_at),
+            *(("export", column) for column in export or ()),
+        )
         problems = [
             f"{model.__name__} has no column {name!r} ({role})"
-            for role, name in (
-                ("subject", subject),
-                ("occurred_at", occurred_at),
-                *((f"item {item}", column) for item, column in (items or {}).items()),
-            )
+            for role, name in named
             if name is not None and name not in self.columns
         ]
         if retention is not None and occurred_at is None:
@@ -155,6 +181,8 @@ class ModelSource:
         self.occurred_at = occurred_at
         self.session_factory = session_factory
         self.primary_key = [c.key for c in mapper.primary_key]
+        # The columns a record carries, in the order named: only these are ever read out.
+        self.exported: tuple[str, ...] = tuple(dict.fromkeys(name for _, name in named if name is not None))
 
     # -- sessions --------------------------------------------------------------------
     @contextmanager
@@ -199,13 +227,21 @@ class ModelSource:
             rows = session.scalars(sa.select(self.model).where(self._where(subject)))
             return [self.record(row) for row in rows]
 
-    def record(self, row: Any) -> SourceRecord:
-        data = {key: json_safe(getattr(row, key)) for key in self.columns}
+    def record(self, row: Any, *, every_column: bool = False) -> SourceRecord:
+        columns = self.columns if every_column else self.exported
+        data = {key: json_safe(getattr(row, key)) for key in columns}
         key = "/".join(str(getattr(row, k)) for k in self.primary_key)
         occurred = getattr(row, self.occurred_at) if self.occurred_at else None
         if isinstance(occurred, datetime) and occurred.tzinfo is None:
             occurred = occurred.replace(tzinfo=timezone.utc)  # naive host columns are taken as UTC
         return SourceRecord(key=key, occurred_at=occurred, data=data)
+
+    def whole_records(self, subject: str) -> list[SourceRecord]:
+        """The subject's rows with every column, for :func:`fingerprinted_records` only:
+        hashed, never shown or stored."""
+        with self.session() as session:
+            rows = session.scalars(sa.select(self.model).where(self._where(subject)))
+            return [self.record(row, every_column=True) for row in rows]
 
     def erase(self, subject: str, items: Collection[str] | None = None) -> int:
         where = self._where(subject)

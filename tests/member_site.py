@@ -108,7 +108,12 @@ def build_site(
         SearchHistory, subject="user_id", items={"usage_record": "query"}, session_factory=site.Session
     )
     privacy.register_model(
-        Payment, subject="user_id", retention="payment_record", occurred_at="paid_at", session_factory=site.Session
+        Payment,
+        subject="user_id",
+        retention="payment_record",
+        occurred_at="paid_at",
+        export=["amount", "memo"],
+        session_factory=site.Session,
     )
 
     @privacy.subject_loader

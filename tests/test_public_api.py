@@ -34,6 +34,7 @@ HOST_NAMES = {
     "Period",
     "parse_period",
     "add_period",
+    "exclude_privacy_tables",
 }
 
 

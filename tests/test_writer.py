@@ -75,6 +75,12 @@ def _spool_dir(app: Flask) -> Path:
         return Path(app.extensions["privacy"]._state().writer.spool_dir)
 
 
+def _tag(app: Flask) -> str:
+    """The tag of the app's main database in its spool file names."""
+    with app.app_context():
+        return str(app.extensions["privacy"]._state().writer.spool_tag)
+
+
 def _pending(spool: Path) -> list[Path]:
     """Spool files not yet replayed (including ones being replayed)."""
     return sorted(spool.glob("access-*.jsonl*")) if spool.is_dir() else []
@@ -153,7 +159,7 @@ def test_requests_are_served_and_spooled_while_the_database_is_down_then_replaye
         spooled = _spooled_event_ids(spool)
         assert len(spooled) == 10
         assert len(set(spooled)) == 10
-        assert all(p.name.startswith(f"access-{os.getpid()}-") for p in _pending(spool))
+        assert all(p.name.startswith(f"access-{_tag(app)}-{os.getpid()}-") for p in _pending(spool))
     assert _table(app) == []  # nothing reached the database during the outage
 
     time.sleep(RETRY * 1.5)  # past the retry pause: the next batch tries the database again
@@ -202,7 +208,7 @@ def test_replay_is_idempotent_and_skips_a_torn_last_line(
     torn = {**existing[0], "event_id": uuid.uuid4().hex}
     spool = _spool_dir(app)
     spool.mkdir(parents=True, exist_ok=True)
-    path = spool / f"access-{_dead_pid()}-{time.time_ns()}.jsonl"
+    path = spool / f"access-{_tag(app)}-{_dead_pid()}-{time.time_ns()}.jsonl"
     # Already in the table (a batch that committed but whose success was not seen),
     # two that are not, and a line cut by a crash mid-write.
     path.write_text(
@@ -242,13 +248,13 @@ def test_a_replay_claimed_by_a_dead_process_is_taken_over(
     spool.mkdir(parents=True, exist_ok=True)
     dead = _dead_pid()
     orphan_rows = [{**template, "event_id": uuid.uuid4().hex} for _ in range(4)]
-    orphan = spool / f"access-{dead}-{time.time_ns()}.jsonl.replaying-{dead}"
+    orphan = spool / f"access-{_tag(app)}-{dead}-{time.time_ns()}.jsonl.replaying-{dead}"
     orphan.write_text("".join(_spool_line(r) for r in orphan_rows), encoding="utf-8")
     # A replay still running in a live process is left to it.
     with subprocess.Popen(["sleep", "30"]) as alive:
         try:
             busy_rows = [{**template, "event_id": uuid.uuid4().hex} for _ in range(2)]
-            busy = spool / f"access-{alive.pid}-{time.time_ns()}.jsonl.replaying-{alive.pid}"
+            busy = spool / f"access-{_tag(app)}-{alive.pid}-{time.time_ns()}.jsonl.replaying-{alive.pid}"
             busy.write_text("".join(_spool_line(r) for r in busy_rows), encoding="utf-8")
 
             _search(app, 1)

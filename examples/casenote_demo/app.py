@@ -66,7 +66,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Host data the withdrawal, access and archive reach (parents first: erased last).
     privacy.register_model(User, subject="id", items={"name": "name", "email": "email"})
     privacy.register_model(Search, subject="user_id", items={"usage_record": "query"})
-    privacy.register_model(Payment, subject="user_id", retention="payment_record", occurred_at="paid_at")
+    # A payment record (전자상거래법) is what was paid, for what, when, under which approval.
+    privacy.register_model(
+        Payment,
+        subject="user_id",
+        retention="payment_record",
+        occurred_at="paid_at",
+        export=["amount", "plan", "approval_no"],
+    )
 
     @privacy.subject_loader
     def subject() -> str | None:

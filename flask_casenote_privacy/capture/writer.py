@@ -3,8 +3,11 @@
 Requests hand events to a bounded queue; a background thread writes them in
 batches. A full queue blocks the request (backpressure) instead of dropping.
 If the database is unreachable, batches go to an append-only spool file and
-are replayed, idempotently by ``event_id``, once it answers again. The thread
-starts lazily in each process, so it survives a forking server.
+are replayed, idempotently by ``event_id``, once it answers again. A database
+that answers without the access-log table (never upgraded) is an error said
+once, not an outage: its events wait in the spool too. Spool files are bound to
+their database (:mod:`.spool`). The thread starts lazily in each process, so it
+survives a forking server.
 """
 
 from __future__ import annotations
@@ -17,19 +20,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..storage.tables import access_log
-from .bulk_insert import DATETIME_COLUMNS, BulkInserter, Row
+from . import spool
+from .bulk_insert import BulkInserter, Row
 
 __all__ = ["AccessLogWriter"]
 
 log = logging.getLogger("flask_casenote_privacy.writer")
+
+
+class _TablesMissing(SQLAlchemyError):
+    """The database answered, but has no access-log table: never upgraded."""
 
 
 class _RowQueue(deque[Row]):
@@ -55,9 +62,14 @@ class AccessLogWriter:
         retry_seconds: float = 5.0,
         idle_seconds: float = 2.0,
         linger_seconds: float = 0.05,
+        database: URL | None = None,
     ) -> None:
         self._engine = engine
         self.spool_dir = Path(spool_dir)
+        # The database these events are meant for (default: the engine's now): the
+        # spool files are named for it, and only its files are ever replayed here.
+        self.database = database if database is not None else engine().url
+        self.spool_tag = spool.database_tag(self.database)
         self.batch_size = batch_size
         self.queue_size = queue_size
         self.synchronous = synchronous
@@ -68,6 +80,7 @@ class AccessLogWriter:
         self.linger_seconds = linger_seconds
         self._inserter = BulkInserter()
         self._reset()
+        self._warn_unbound()
 
     # -- per-process state ---------------------------------------------------------
     def _reset(self) -> None:
@@ -87,7 +100,8 @@ class AccessLogWriter:
         self._wake = threading.Event()  # rows arrived, a batch is full, or a flush waits
         self._wake_at = max(1, min(self.batch_size, self.queue_size))
         self._down_until = 0.0  # monotonic time before which the database is not retried
-        self._spool_file = self.spool_dir / f"access-{self._pid}-{time.time_ns()}.jsonl"
+        self._schema_missing = False  # said once; cleared when a write succeeds again
+        self._spool_file = spool.new_name(self.spool_dir, self.spool_tag)
         self._closing = False
         self.stats = {"written": 0, "spooled": 0, "replayed": 0}
 
@@ -219,40 +233,81 @@ class AccessLogWriter:
         if time.monotonic() >= self._down_until:
             try:
                 self._insert(batch)
+                self._written_again()
                 self.stats["written"] += len(batch)
                 if self._spool_pending():
                     self._try_replay()
                 return
             except SQLAlchemyError as exc:
-                self._down_until = time.monotonic() + self.retry_seconds
-                log.warning("privacy database unreachable, spooling access events: %s", type(exc).__name__)
+                self._failed(exc)
         self._spool(batch)
 
+    def _failed(self, exc: SQLAlchemyError, *, replaying: bool = False) -> None:
+        """After a failed write: no retry for a while, and say why (an outage once per
+        failed batch, as before; a missing schema once until it is there)."""
+        self._down_until = time.monotonic() + self.retry_seconds
+        if not isinstance(exc, _TablesMissing):
+            if not replaying:
+                log.warning("privacy database unreachable, spooling access events: %s", type(exc).__name__)
+            return
+        if self._schema_missing:
+            return  # said once: no line per batch until someone runs the upgrade
+        self._schema_missing = True
+        # A spool forever "unreachable" hid this; the events are not lost, and not
+        # given to any other database (the spool is bound to this one).
+        log.error(
+            "privacy database %s answers but has no %s table: run `flask privacy db upgrade`. "
+            "Access events are kept in the spool %s (files access-%s-*.jsonl, bound to this "
+            "database) and written once the tables exist",
+            self.database.render_as_string(hide_password=True),
+            access_log.name,
+            self.spool_dir,
+            self.spool_tag,
+        )
+
+    def _written_again(self) -> None:
+        if self._schema_missing:
+            self._schema_missing = False
+            log.info("privacy database %s has its tables now", self.database.render_as_string(hide_password=True))
+
     def _insert(self, rows: list[Row], *, idempotent: bool = False) -> None:
-        with self._engine().begin() as conn:
-            if idempotent:
-                rows = _not_stored(conn, rows)
-            if rows:
-                try:
-                    with conn.begin_nested():
-                        self._inserter.insert(conn, rows)
-                except IntegrityError:
-                    if idempotent:
-                        raise
-                    # A batch committed before a connection error was reported: write what is missing.
-                    missing = _not_stored(conn, rows)
-                    if missing:
-                        self._inserter.insert(conn, missing)
+        # Failing to connect is an outage. Failing once connected, the same connection
+        # asks whether the table is there at all: each driver words "no such table" its
+        # own way, and asking costs no second connection attempt to a dead server.
+        with self._engine().connect() as conn:
+            try:
+                with conn.begin():
+                    self._insert_in(conn, rows, idempotent)
+            except SQLAlchemyError as exc:
+                if not inspect(conn).has_table(access_log.name):
+                    # Not str(exc): it carries the statement's parameters, the events themselves.
+                    raise _TablesMissing(f"no {access_log.name} table") from exc
+                raise
+
+    def _insert_in(self, conn: Connection, rows: list[Row], idempotent: bool) -> None:
+        if idempotent:
+            rows = _not_stored(conn, rows)
+        if rows:
+            try:
+                with conn.begin_nested():
+                    self._inserter.insert(conn, rows)
+            except IntegrityError:
+                if idempotent:
+                    raise
+                # A batch committed before a connection error was reported: write what is missing.
+                missing = _not_stored(conn, rows)
+                if missing:
+                    self._inserter.insert(conn, missing)
 
     # -- the spool -------------------------------------------------------------------
     def _spool(self, batch: Iterable[Row]) -> None:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
-        lines = "".join(json.dumps(_to_json(row), ensure_ascii=False) + "\n" for row in batch)
+        lines = "".join(json.dumps(spool.to_json(row), ensure_ascii=False) + "\n" for row in batch)
         with self._spool_lock:
             while True:
                 with open(self._spool_file, "a", encoding="utf-8") as f:
                     fcntl.flock(f, fcntl.LOCK_EX)
-                    if not _still_named(f, self._spool_file):
+                    if not spool.still_named(f, self._spool_file):
                         continue  # a replay claimed (renamed) it after we opened it: open anew
                     f.write(lines)
                     f.flush()
@@ -261,14 +316,21 @@ class AccessLogWriter:
         self.stats["spooled"] += lines.count("\n")
 
     def _spool_pending(self) -> bool:
-        return self.spool_dir.is_dir() and any(self._spool_candidates())
+        return self.spool_dir.is_dir() and any(spool.bound_files(self.spool_dir, self.spool_tag))
 
-    def _spool_candidates(self) -> Iterable[Path]:
-        for path in self.spool_dir.glob("access-*.jsonl*"):
-            if path.suffix == ".jsonl":
-                yield path
-            elif ".replaying-" in path.name and not _pid_alive(int(path.name.rsplit("-", 1)[1])):
-                yield path  # a replay that died half-way: take it over
+    def _warn_unbound(self) -> None:
+        """Files of an older version name no database: say so rather than guess."""
+        unbound = spool.unbound_files(self.spool_dir)
+        if unbound:
+            log.warning(
+                "privacy spool %s holds %d file(s) of an older version that name no database; they are "
+                "not replayed. If they belong to %s, rename each access-<pid>-<n>.jsonl to "
+                "access-%s-<pid>-<n>.jsonl",
+                self.spool_dir,
+                len(unbound),
+                self.database.render_as_string(hide_password=True),
+                self.spool_tag,
+            )
 
     def _try_replay(self) -> None:
         """Replay unless another thread of this process is at it; never raise."""
@@ -285,8 +347,8 @@ class AccessLogWriter:
         """Move spooled events into the database; stop at the first failure."""
         if time.monotonic() < self._down_until:
             return
-        for path in sorted(self._spool_candidates()):
-            claimed = path.with_name(path.name.split(".jsonl")[0] + f".jsonl.replaying-{os.getpid()}")
+        for path in sorted(spool.bound_files(self.spool_dir, self.spool_tag)):
+            claimed = spool.claimed_name(path)
             try:
                 path.rename(claimed)  # atomic: only one process replays a file
             except OSError:
@@ -295,15 +357,16 @@ class AccessLogWriter:
                 # Wait for an append that had the file open before the rename; later
                 # appends see the file renamed and start a new one (see _spool).
                 fcntl.flock(f, fcntl.LOCK_EX)
-            rows = list(_read_spool(claimed))
+            rows = list(spool.read_spool(claimed))
             try:
                 for start in range(0, len(rows), self.batch_size):
                     self._insert(rows[start : start + self.batch_size], idempotent=True)
-            except SQLAlchemyError:
-                self._down_until = time.monotonic() + self.retry_seconds
+            except SQLAlchemyError as exc:
                 # A fresh name: the old one may already name a new spool file of its writer.
-                claimed.rename(self.spool_dir / f"access-{os.getpid()}-{time.time_ns()}.jsonl")
+                claimed.rename(spool.new_name(self.spool_dir, self.spool_tag))
+                self._failed(exc, replaying=True)
                 return
+            self._written_again()
             claimed.unlink()
             self.stats["replayed"] += len(rows)
             log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
@@ -314,38 +377,3 @@ def _not_stored(conn: Connection, rows: list[Row]) -> list[Row]:
     ids = [r["event_id"] for r in rows]
     stored = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
     return [r for r in rows if r["event_id"] not in stored]
-
-
-def _to_json(row: Row) -> Row:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-
-
-def _read_spool(path: Path) -> Iterable[Row]:
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.endswith("\n"):
-                # A line cut by a crash mid-write was never acknowledged as durable.
-                log.warning("privacy writer skipped a torn line %d in %s", number, path.name)
-                continue
-            row = json.loads(line)
-            for key in DATETIME_COLUMNS:
-                row[key] = datetime.fromisoformat(row[key])
-            yield row
-
-
-def _still_named(f: Any, path: Path) -> bool:
-    """Whether ``path`` still names the open file ``f`` (not renamed away since it was opened)."""
-    try:
-        return os.path.samestat(os.fstat(f.fileno()), os.stat(path))
-    except FileNotFoundError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from ..sources import DataSource
+from ..sources import DataSource, fingerprinted_records
 from ..storage.crypto import subject_ref
 from ..storage.tables import destructions
 from .archiving import archive_subject
@@ -87,7 +87,9 @@ def erase_subjects(
     for subject in subjects:
         identity = (identities or {}).get(subject, subject)
         archive_subject(services, subject, sources, request_id, identity=identity)
-        add_subject_tombstone(services, subject, {name: source.export(subject) for name, source in sources.items()})
+        add_subject_tombstone(
+            services, subject, {name: fingerprinted_records(source, subject) for name, source in sources.items()}
+        )
     erased: dict[str, int] = {}
     for name, source in reversed(list(sources.items())):
         retention = erased_class(services.policy, source)
@@ -154,7 +156,9 @@ def erase_restored(
         # Erase only a restored copy: every record the subject has now must be one
         # that was destroyed. A new member given a reused id has records of their own
         # (their own name and email at least), and nothing of theirs is touched.
-        current = [(name, record) for name, source in sources.items() for record in source.export(subject)]
+        current = [
+            (name, record) for name, source in sources.items() for record in fingerprinted_records(source, subject)
+        ]
         if current and all(record_digest(hash_key, name, record) in record_refs for name, record in current):
             restored.append(subject)
     if not restored:

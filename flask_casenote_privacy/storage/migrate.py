@@ -1,13 +1,15 @@
 """Schema upgrades of both databases with the Alembic migrations shipped in the package.
 
 Each database keeps its own version table (``privacy_alembic_version``) so the
-extension's migrations never mix with the host's own Alembic history.
+extension's migrations never mix with the host's own Alembic history; and
+:func:`exclude_privacy_tables` keeps the host's autogenerate away from the
+extension's tables when both share one database.
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,16 +21,47 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from ..policy.model import Policy
+from . import archive_tables, tables
 from .engines import Databases
 from .tables import record_policy_version
 
-__all__ = ["VERSION_TABLE", "UpgradeResult", "current_revision", "head_revision", "upgrade_all", "upgrade_database"]
+__all__ = [
+    "PRIVACY_TABLES",
+    "VERSION_TABLE",
+    "UpgradeResult",
+    "current_revision",
+    "exclude_privacy_tables",
+    "head_revision",
+    "upgrade_all",
+    "upgrade_database",
+]
 
 VERSION_TABLE = "privacy_alembic_version"
 SCRIPT_LOCATIONS = {
     "main": "flask_casenote_privacy.storage:migrations/main",
     "archive": "flask_casenote_privacy.storage:migrations/archive",
 }
+# Every table the extension's migrations create, in either database, and their version table.
+# Named exactly rather than by the "privacy_" prefix, so that a host table of that
+# prefix stays the host's to migrate.
+PRIVACY_TABLES = frozenset({VERSION_TABLE, *tables.metadata.tables, *archive_tables.metadata.tables})
+
+
+def exclude_privacy_tables(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Alembic ``include_name`` hook for a host whose database also holds the privacy tables.
+
+    The host's autogenerate (``flask db migrate``) sees tables its own models do
+    not declare and proposes dropping them; this hides the extension's tables,
+    their indexes and ``privacy_alembic_version`` from it, and nothing else::
+
+        from flask_casenote_privacy import exclude_privacy_tables
+
+        migrate = Migrate(app, db, include_name=exclude_privacy_tables)
+
+    (or ``context.configure(..., include_name=exclude_privacy_tables)`` in a plain
+    Alembic ``env.py``). The extension's schema stays with ``flask privacy db upgrade``.
+    """
+    return not (type_ == "table" and name in PRIVACY_TABLES)
 
 
 @dataclass(frozen=True)
