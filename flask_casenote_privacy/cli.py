@@ -68,6 +68,12 @@ def _stdout_for_the_result() -> Iterator[TextIO]:
         result.close()  # the result, to the real stdout
 
 
+def _in_app(command: F) -> F:
+    """Every command: in the app's context, its result alone on stdout, and a domain
+    error said on stderr with exit status 1."""
+    return with_appcontext(_clean_stdout(_domain_errors(command)))
+
+
 def _clean_stdout(command: F) -> F:
     """Run a command with :func:`_stdout_for_the_result`; the notices it queued
     leave before stdout is given back, so the mail thread's log lines go to
@@ -121,8 +127,7 @@ def policy_group() -> None:
 @policy_group.command("show")
 @click.option("--lang", default=None, help="Language of the text (default: the policy's first).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@with_appcontext
-@_clean_stdout
+@_in_app
 def policy_show(lang: str | None, fmt: str) -> None:
     """Print the policy in force."""
     policy = _services().policy
@@ -140,8 +145,7 @@ def policy_show(lang: str | None, fmt: str) -> None:
 
 @policy_group.command("check")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
-@with_appcontext
-@_clean_stdout
+@_in_app
 def policy_check(path: str | None) -> None:
     """Validate a policy file (default: the configured policy); list every problem."""
     source = path if path is not None else current_app.config["PRIVACY_POLICY"]
@@ -164,8 +168,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@with_appcontext
-@_clean_stdout
+@_in_app
 def db_upgrade() -> None:
     """Create or upgrade the tables of the main and archive databases (safe to repeat)."""
     services = _services()
@@ -197,8 +200,7 @@ def requests_group() -> None:
 @requests_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--officer", default=None, help="Who is asking (for the operator access record).")
-@with_appcontext
-@_clean_stdout
+@_in_app
 def requests_list(fmt: str, officer: str | None) -> None:
     """Requests, overdue first (each with id, subject, kind, status, due_at)."""
     rows = desk.list_requests(_services(), _operator(officer))
@@ -223,9 +225,7 @@ def requests_list(fmt: str, officer: str | None) -> None:
 @click.option("--scope", type=click.Choice(["all"]), default=None, help="All purposes (leave membership).")
 @click.option("--purpose", "purposes", multiple=True, help="A purpose (repeatable) instead of --scope all.")
 @click.option("--officer", default=None, help="Who registers it (default: the OS user).")
-@with_appcontext
-@_clean_stdout
-@_domain_errors
+@_in_app
 def requests_register(
     subject: str, kind: str, channel: str, scope: str | None, purposes: tuple[str, ...], officer: str | None
 ) -> None:
@@ -245,9 +245,7 @@ def requests_register(
 @requests_group.command("complete")
 @click.argument("request_id")
 @click.option("--officer", default=None)
-@with_appcontext
-@_clean_stdout
-@_domain_errors
+@_in_app
 def requests_complete(request_id: str, officer: str | None) -> None:
     """Carry out a request (erase for stop/delete; tell the member an access request is ready)."""
     req = desk.complete(_services(), request_id, _operator(officer))
@@ -259,9 +257,7 @@ def requests_complete(request_id: str, officer: str | None) -> None:
 @click.option("--ground", required=True, help="A refusal ground id of the policy.")
 @click.option("--reason", required=True, help="The explanation the member receives.")
 @click.option("--officer", default=None)
-@with_appcontext
-@_clean_stdout
-@_domain_errors
+@_in_app
 def requests_refuse(request_id: str, ground: str, reason: str, officer: str | None) -> None:
     """Refuse on a statutory ground; nothing is erased; the member is told how to object."""
     req = desk.refuse(_services(), request_id, _operator(officer), ground=ground, reason=reason)
@@ -271,8 +267,7 @@ def requests_refuse(request_id: str, ground: str, reason: str, officer: str | No
 @privacy_cli.command("export")
 @click.argument("subject")
 @click.option("--officer", default=None)
-@with_appcontext
-@_clean_stdout
+@_in_app
 def export_command(subject: str, officer: str | None) -> None:
     """Everything held about SUBJECT, as JSON (writes an operator access record)."""
     data = desk.export(_services(), subject, _operator(officer))
@@ -282,8 +277,7 @@ def export_command(subject: str, officer: str | None) -> None:
 @privacy_cli.command("outbox")
 @click.option("--send", is_flag=True, help="Send every notice that is due now (the worker does this on schedule).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@with_appcontext
-@_clean_stdout
+@_in_app
 def outbox_command(send: bool, fmt: str) -> None:
     """Notices to members not delivered yet, or never; with --send, send what is due."""
     services = _services()
@@ -319,9 +313,7 @@ def outbox_command(send: bool, fmt: str) -> None:
 @click.option("--history", is_flag=True, help="Print the destruction ledger instead of purging.")
 @click.option("--vacuum", is_flag=True, help="Also reclaim the space (VACUUM / OPTIMIZE TABLE).")
 @click.option("--executor", default=None, help="Who runs it, for the ledger (default: the OS user).")
-@with_appcontext
-@_clean_stdout
-@_domain_errors
+@_in_app
 def purge_command(
     now_text: str | None,
     dry_run: bool,
