@@ -32,7 +32,7 @@ from .rights.export import export_subject
 from .rights.provisions import record_provision
 from .services import Clock, Loaders, Services, check_source, system_clock
 from .signing import WithdrawTokens, signing_keys
-from .sources import DataSource, ModelSource
+from .sources import DataSource, ModelSource, default_source_name, source_label
 from .storage import migrate
 from .storage.engines import Databases
 from .web import create_blueprint
@@ -242,7 +242,7 @@ class Privacy:
     # -- host data sources --------------------------------------------------------
     def register_model(
         self,
-        model: type[Any],
+        model: Any,
         *,
         subject: str,
         items: dict[str, str] | None = None,
@@ -251,8 +251,9 @@ class Privacy:
         session_factory: Callable[[], Any] | None = None,
         name: str | None = None,
         export: Iterable[str] | None = None,
+        orm_delete: bool = False,
     ) -> ModelSource:
-        """Tell the extension where a SQLAlchemy model keeps personal data.
+        """Tell the extension where a SQLAlchemy model, or a Core table, keeps personal data.
 
         ``items`` maps policy item ids to columns (``{"email": "email"}``);
         ``retention`` names the class of records the law makes you keep
@@ -268,13 +269,29 @@ class Privacy:
         ...     Payment, subject="user_id", retention="payment_record", occurred_at="paid_at", export=["amount"]
         ... )
 
+        ``model`` may also be a ``Table`` (``db.Table``, e.g. an association table
+        ``user_roles``), so that a withdrawal leaves no orphan rows in it: it is
+        registered under its table name and read and erased with Core statements
+        in the same session.
+
+        >>> privacy.register_model(user_roles, subject="user_id", export=["role_id"])
+
+        A model's rows are erased by one bulk ``DELETE``, which is fast but runs no
+        ORM events or cascades: a ``before_delete``/``after_delete`` listener on the
+        model (a search-index hook) sees nothing. ``orm_delete=True`` loads the
+        subject's rows and deletes each with ``session.delete(row)`` instead, so the
+        mapper events and cascades run, at the cost of one statement per row (not
+        for a table, which has no mapper).
+
+        >>> privacy.register_model(Post, subject="author_id", items={"post": "body"}, orm_delete=True)
+
         The sources belong to the ``Privacy`` object, so every app it is initialised on
         has them. An app factory that registers the same models for each app it builds
         (every test of a factory app does) may: registering the same model under the
         same name with the same options again changes nothing. A different source
         under a name already taken is an error.
         """
-        name = name or model.__tablename__
+        name = name or default_source_name(model)
         options = {
             "model": model,
             "subject": subject,
@@ -283,6 +300,7 @@ class Privacy:
             "occurred_at": occurred_at,
             "session_factory": session_factory,
             "export": tuple(export or ()),
+            "orm_delete": orm_delete,
         }
         if name in self._sources:
             again = self._registered_again(name, options)
@@ -296,6 +314,7 @@ class Privacy:
             occurred_at=occurred_at,
             session_factory=session_factory,
             export=export,
+            orm_delete=orm_delete,
         )
         self.register_source(name, source)
         self._model_options[name] = options
@@ -318,7 +337,7 @@ class Privacy:
             else ""
         )
         raise ValueError(
-            f"a data source named {name!r} is already registered, and {options['model'].__name__} {differs}; "
+            f"a data source named {name!r} is already registered, and {source_label(options['model'])} {differs}; "
             f"give this one another name= (registering the same model with the same options again is a no-op){hint}"
         )
 

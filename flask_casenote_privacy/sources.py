@@ -2,8 +2,9 @@
 an access request and the archive reach it.
 
 Anything implementing :class:`DataSource` can be registered with
-``privacy.register_source(name, source)``; SQLAlchemy models get an adapter,
-:class:`ModelSource`, through ``privacy.register_model(Model, ...)``.
+``privacy.register_source(name, source)``; SQLAlchemy models and Core tables
+(an association table such as ``user_roles``) get an adapter, :class:`ModelSource`,
+through ``privacy.register_model(Model_or_table, ...)``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from .storage.engines import checkpoint_wal
 
-__all__ = ["DataSource", "ModelSource", "SourceRecord", "fingerprinted_records", "json_safe"]
+__all__ = ["DataSource", "ModelSource", "SourceRecord", "fingerprinted_records", "json_safe", "source_label"]
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,29 @@ def fingerprinted_records(source: DataSource, subject: str) -> list[SourceRecord
 _NO_SUCH_SUBJECT = object()
 
 
+def source_label(model: Any) -> str:
+    """How messages name a registered model (its class name) or Core table (its name)."""
+    return model.name if isinstance(model, sa.Table) else model.__name__
+
+
+def default_source_name(model: Any) -> str:
+    """The name a source is registered under by default: the model's or table's table name."""
+    return model.name if isinstance(model, sa.Table) else model.__tablename__
+
+
 class ModelSource:
-    """A :class:`DataSource` over one SQLAlchemy model; ``privacy.register_model``
-    builds and registers one (its arguments are this class's)::
+    """A :class:`DataSource` over one SQLAlchemy model or Core ``Table``;
+    ``privacy.register_model`` builds and registers one (its arguments are this class's)::
 
         privacy.register_model(Payment, subject="user_id", retention="payment_record", occurred_at="paid_at")
+        privacy.register_model(user_roles, subject="user_id", export=["role_id"])  # a db.Table
+
+    A table is read and erased with Core statements (``select``/``delete``/``update``)
+    in the same session; a model's rows are erased by one bulk ``DELETE`` too, unless
+    ``orm_delete=True``: then each row is loaded and ``session.delete(row)``-ed, so the
+    mapper's ``before_delete``/``after_delete`` events and ORM cascades run (one
+    ``SELECT`` plus one ``DELETE`` per row instead of one statement; a table has no
+    mapper, so no events, and ``orm_delete=True`` on one is a ``ValueError``).
 
     The session is the host's Flask-SQLAlchemy session when the app has one,
     else a new one from ``session_factory`` (a ``sessionmaker``) per operation.
@@ -146,7 +165,7 @@ class ModelSource:
 
     def __init__(
         self,
-        model: type[Any],
+        model: type[Any] | sa.Table,
         *,
         subject: str,
         items: Mapping[str, str] | None = None,
@@ -154,10 +173,20 @@ class ModelSource:
         occurred_at: str | None = None,
         session_factory: Callable[[], Session] | None = None,
         export: Iterable[str] | None = None,
+        orm_delete: bool = False,
     ) -> None:
-        mapper = sa.inspect(model)
         self.model = model
-        self.columns = {c.key: c for c in mapper.columns}
+        self.label = source_label(model)
+        self.is_table = isinstance(model, sa.Table)
+        if self.is_table:
+            assert isinstance(model, sa.Table)
+            columns = list(model.columns)
+            # A table without a primary key (many association tables): a row is told by all its columns.
+            key_columns = list(model.primary_key.columns) or columns
+        else:
+            mapper = sa.inspect(model)
+            columns, key_columns = list(mapper.columns), list(mapper.primary_key)
+        self.columns = {c.key: c for c in columns}
         if isinstance(export, str):
             export = [export]  # export="created_at" means the one column, not its letters
         named = (
@@ -167,12 +196,14 @@ class ModelSource:
             *(("export", column) for column in export or ()),
         )
         problems = [
-            f"{model.__name__} has no column {name!r} ({role})"
+            f"{self.label} has no column {name!r} ({role})"
             for role, name in named
             if name is not None and name not in self.columns
         ]
         if retention is not None and occurred_at is None:
             problems.append("a model with retention= needs occurred_at= (the column its period starts from)")
+        if orm_delete and self.is_table:
+            problems.append("orm_delete=True needs a mapped model: a Table has no mapper events to run")
         if problems:
             raise ValueError("; ".join(problems))
         self.subject_column = self.columns[subject]
@@ -180,7 +211,8 @@ class ModelSource:
         self.retention = retention
         self.occurred_at = occurred_at
         self.session_factory = session_factory
-        self.primary_key = [c.key for c in mapper.primary_key]
+        self.orm_delete = orm_delete
+        self.primary_key = [c.key for c in key_columns]
         # The columns a record carries, in the order named: only these are ever read out.
         self.exported: tuple[str, ...] = tuple(dict.fromkeys(name for _, name in named if name is not None))
 
@@ -194,7 +226,7 @@ class ModelSource:
         ext = current_app.extensions.get("sqlalchemy")
         if ext is None:
             raise RuntimeError(
-                f"register_model({self.model.__name__}) needs session_factory= when the app has no Flask-SQLAlchemy"
+                f"register_model({self.label}) needs session_factory= when the app has no Flask-SQLAlchemy"
             )
         session = ext.session
         try:
@@ -221,17 +253,26 @@ class ModelSource:
         value = self.subject_value(subject)
         return sa.false() if value is _NO_SUCH_SUBJECT else self.subject_column == value
 
+    def _rows(self, session: Session, subject: str) -> list[Any]:
+        """The subject's rows: mapped objects for a model, Core rows' mappings for a table."""
+        if self.is_table:
+            statement = sa.select(self.model).where(self._where(subject))
+            return [row._mapping for row in session.execute(statement)]
+        return list(session.scalars(sa.select(self.model).where(self._where(subject))))
+
+    def _value(self, row: Any, key: str) -> Any:
+        return row[self.columns[key]] if self.is_table else getattr(row, key)
+
     # -- the protocol ----------------------------------------------------------------
     def export(self, subject: str) -> list[SourceRecord]:
         with self.session() as session:
-            rows = session.scalars(sa.select(self.model).where(self._where(subject)))
-            return [self.record(row) for row in rows]
+            return [self.record(row) for row in self._rows(session, subject)]
 
     def record(self, row: Any, *, every_column: bool = False) -> SourceRecord:
         columns = self.columns if every_column else self.exported
-        data = {key: json_safe(getattr(row, key)) for key in columns}
-        key = "/".join(str(getattr(row, k)) for k in self.primary_key)
-        occurred = getattr(row, self.occurred_at) if self.occurred_at else None
+        data = {key: json_safe(self._value(row, key)) for key in columns}
+        key = "/".join(str(self._value(row, k)) for k in self.primary_key)
+        occurred = self._value(row, self.occurred_at) if self.occurred_at else None
         if isinstance(occurred, datetime) and occurred.tzinfo is None:
             occurred = occurred.replace(tzinfo=timezone.utc)  # naive host columns are taken as UTC
         return SourceRecord(key=key, occurred_at=occurred, data=data)
@@ -240,8 +281,7 @@ class ModelSource:
         """The subject's rows with every column, for :func:`fingerprinted_records` only:
         hashed, never shown or stored."""
         with self.session() as session:
-            rows = session.scalars(sa.select(self.model).where(self._where(subject)))
-            return [self.record(row, every_column=True) for row in rows]
+            return [self.record(row, every_column=True) for row in self._rows(session, subject)]
 
     def erase(self, subject: str, items: Collection[str] | None = None) -> int:
         where = self._where(subject)
@@ -250,14 +290,23 @@ class ModelSource:
             if sqlite:
                 # Overwrite what is deleted instead of leaving it in free pages.
                 session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
-            if items is None:
-                result = session.execute(sa.delete(self.model).where(where))
+            if items is None and self.orm_delete:
+                # Row by row, so that the host's mapper events and ORM cascades run.
+                rows = self._rows(session, subject)
+                for row in rows:
+                    session.delete(row)
+                session.flush()
+                count = len(rows)
             else:
-                columns = [self.items[i] for i in items if i in self.items and self.columns[self.items[i]].nullable]
-                if not columns:
-                    return 0
-                result = session.execute(sa.update(self.model).where(where).values({c: None for c in columns}))
-            count = int(getattr(result, "rowcount", 0) or 0)
+                if items is None:
+                    result = session.execute(sa.delete(self.model).where(where))
+                else:
+                    named = [self.items[i] for i in items if i in self.items]
+                    columns = [c for c in named if self.columns[c].nullable]
+                    if not columns:
+                        return 0
+                    result = session.execute(sa.update(self.model).where(where).values({c: None for c in columns}))
+                count = int(getattr(result, "rowcount", 0) or 0)
             bind = session.get_bind()
         if sqlite and count:
             checkpoint_wal(bind.engine)
