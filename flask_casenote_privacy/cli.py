@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 from flask import current_app, render_template
 from flask.cli import with_appcontext
 
 from .errors import PolicyError, PrivacyError
-from .policy.loader import load_policy
+from .policy.loader import load_policy, usage_problems
 from .policy.render import policy_context, template_variables
 from .retention.ledger import destruction_history
 from .retention.purge import known_classes, purge
@@ -147,19 +147,35 @@ def policy_show(lang: str | None, fmt: str) -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @_in_app
 def policy_check(path: str | None) -> None:
-    """Validate a policy file (default: the configured policy); list every problem."""
-    source = path if path is not None else current_app.config["PRIVACY_POLICY"]
+    """Validate a policy file (default: the configured policy); list every problem.
+
+    A file passes only if ``init_app`` would start with it under this app's
+    configuration: the file itself, and what the extension asks of it
+    (the retention classes PRIVACY_CAPTURE_RETENTION and PRIVACY_PROVISION_RETENTION name)."""
+    config = current_app.config
+    source = path if path is not None else config["PRIVACY_POLICY"]
     try:
         policy = load_policy(source)
     except PolicyError as exc:
-        click.echo(f"{exc.source}: {len(exc.problems)} problem(s)", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        raise SystemExit(1) from None
+        _report_problems(exc.source, exc.problems)
+    found = usage_problems(
+        policy,
+        capture_retention=config["PRIVACY_CAPTURE_RETENTION"],
+        provision_retention=config["PRIVACY_PROVISION_RETENTION"],
+    )
+    if found:
+        _report_problems(str(source), [f"{key}: {problem}" for key, problem in found])
     _echo(
         f"{source}: valid (version {policy.version}, {len(policy.items)} items, "
         f"{len(policy.purposes)} purposes, {len(policy.retention)} retention classes)"
     )
+
+
+def _report_problems(source: str, problems: list[str]) -> NoReturn:
+    click.echo(f"{source}: {len(problems)} problem(s)", err=True)
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    raise SystemExit(1)
 
 
 @privacy_cli.group("db")
