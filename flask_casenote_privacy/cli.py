@@ -20,7 +20,7 @@ from flask import current_app, render_template
 from flask.cli import with_appcontext
 
 from .errors import PolicyError, PrivacyError
-from .policy.loader import load_policy, usage_problems
+from .policy.loader import load_policy, starter_policy, usage_problems
 from .policy.render import policy_context, template_variables
 from .retention.ledger import destruction_history
 from .retention.purge import known_classes, purge
@@ -121,7 +121,7 @@ def privacy_cli() -> None:
 
 @privacy_cli.group("policy")
 def policy_group() -> None:
-    """Show or check a policy."""
+    """Show, check or start a policy."""
 
 
 @policy_group.command("show")
@@ -141,6 +141,27 @@ def policy_show(lang: str | None, fmt: str) -> None:
         )
     text = render_template("privacy/policy.txt", **template_variables(policy_context(policy, lang)))
     _echo(text.rstrip())
+
+
+@policy_group.command("init")
+@click.argument("path", required=False, default="privacy-policy.toml", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def policy_init(path: str, force: bool) -> None:
+    """Write a starter policy file (default: ./privacy-policy.toml).
+
+    It has the structure of the bundled preset, with every company fact a
+    "<<FILL IN: ...>>" placeholder; `policy check` and start-up refuse it,
+    naming each placeholder, until every one is filled in."""
+    try:
+        with open(path, "w" if force else "x", encoding="utf-8") as file:
+            file.write(starter_policy())
+    except FileExistsError:
+        click.echo(f"error: {path} exists; pass --force to overwrite it", err=True)
+        raise SystemExit(1) from None
+    except OSError as exc:
+        click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"wrote {path}: fill in every <<FILL IN: ...>>, then run `flask privacy policy check {path}`")
 
 
 @policy_group.command("check")

@@ -30,7 +30,7 @@ from .model import (
     RetentionClass,
     Text,
 )
-from .validation import ID_PATTERN, ProblemCollector
+from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +45,7 @@ __all__ = [
     "check_policy",
     "load_policy",
     "parse_policy",
+    "starter_policy",
     "usage_problems",
 ]
 
@@ -137,9 +138,18 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
         raise PolicyError(source, [f"not valid TOML: {exc}"]) from exc
     reader = _Reader(data)
     policy = reader.policy(source)
-    if reader.problems or policy is None:
-        raise PolicyError(source, reader.problems)
+    problems = placeholders(data) + reader.problems
+    if problems or policy is None:
+        raise PolicyError(source, problems)
     return policy
+
+
+def starter_policy() -> str:
+    """The text of a starter policy file: the ``casenote`` preset's structure with
+    every company fact a ``<<FILL IN: ...>>`` placeholder, which :func:`parse_policy`
+    refuses, naming each, until it is filled in."""
+    starter = resources.files("flask_casenote_privacy") / "presets" / "starter.toml.template"
+    return starter.read_text(encoding="utf-8")
 
 
 class _Reader(ProblemCollector):
@@ -175,7 +185,7 @@ class _Reader(ProblemCollector):
             self.languages = tuple(langs)
         version = self.string("version", data.get("version", ""))
         effective = data.get("effective_date")
-        if effective is not None:
+        if effective is not None and not is_placeholder(effective):
             effective = str(effective)
             try:
                 if not _DATE.match(effective):
