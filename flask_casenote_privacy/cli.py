@@ -125,7 +125,7 @@ def policy_group() -> None:
 
 
 @policy_group.command("show")
-@click.option("--lang", default=None, help="Language of the text (default: the policy's first).")
+@click.option("--lang", default=None, help="Language of the text (default: PRIVACY_DEFAULT_LANGUAGE).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_in_app
 def policy_show(lang: str | None, fmt: str) -> None:
@@ -134,7 +134,7 @@ def policy_show(lang: str | None, fmt: str) -> None:
     if fmt == "json":
         _echo(json.dumps(policy.to_dict(), ensure_ascii=False, indent=2))
         return
-    lang = lang or policy.default_language
+    lang = lang or _services().settings.default_language
     if lang not in policy.languages:
         raise click.BadParameter(
             f"{lang!r}; this policy is available in: {', '.join(policy.languages)}", param_hint="--lang"

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_ARCHIVE_DATABASE_URI": None,  # None: a second sqlite file there
     "PRIVACY_TIMEZONE": None,  # None: the policy's time zone (casenote: Asia/Seoul)
     "PRIVACY_URL_PREFIX": "/privacy",
+    "PRIVACY_DEFAULT_LANGUAGE": None,  # None: the policy's first language; pages without ?lang=
     "PRIVACY_EXTERNAL_URL": None,  # None: SERVER_NAME + PREFERRED_URL_SCHEME (required outside debug/testing)
     "PRIVACY_AUTO_UPGRADE": False,
     "PRIVACY_ENGINE_OPTIONS": {},
@@ -105,6 +106,7 @@ class Settings:
     archive_database_url: URL
     timezone: str
     url_prefix: str
+    default_language: str  # of pages without ?lang=
     external_url: str | None  # the site's public base URL; None only in debug/testing
     auto_upgrade: bool
     engine_options: dict[str, Any]
@@ -170,6 +172,12 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         raise ConfigurationError(
             "PRIVACY_URL_PREFIX", f"{prefix!r} must start with '/' and not end with one, e.g. '/privacy'"
         )
+    default_language = config["PRIVACY_DEFAULT_LANGUAGE"] or loaded.default_language
+    if default_language not in loaded.languages:
+        raise ConfigurationError(
+            "PRIVACY_DEFAULT_LANGUAGE",
+            f"{default_language!r} is not a language of the policy ({', '.join(loaded.languages)})",
+        )
     _check_capture(config, loaded)
     options = config["PRIVACY_ENGINE_OPTIONS"]
     if not isinstance(options, dict):
@@ -180,6 +188,7 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         archive_database_url=archive,
         timezone=tz_name,
         url_prefix=prefix,
+        default_language=default_language,
         external_url=_external_url(app),
         auto_upgrade=bool(config["PRIVACY_AUTO_UPGRADE"]),
         engine_options=options,

@@ -149,3 +149,27 @@ def test_starter_keeps_the_presets_structure() -> None:
     assert starter.destruction == preset.destruction
     assert starter.cookies == preset.cookies
     assert [(r.kind, r.items) for r in starter.recipients] == [(r.kind, r.items) for r in preset.recipients]
+
+
+# -- PRIVACY_DEFAULT_LANGUAGE ------------------------------------------------------
+
+
+def test_default_language_is_the_policys_first(make_app: Callable[..., Flask]) -> None:
+    html = make_app().test_client().get("/privacy/policy").get_data(as_text=True)
+    assert "주식회사 케이스노트" in html
+    assert "Casenote Inc." not in html
+
+
+def test_default_language_setting_chooses_the_pages_language(make_app: Callable[..., Flask]) -> None:
+    client = make_app(PRIVACY_DEFAULT_LANGUAGE="en").test_client()
+    html = client.get("/privacy/policy").get_data(as_text=True)
+    assert "Casenote Inc." in html
+    assert "주식회사 케이스노트" not in html
+    assert "주식회사 케이스노트" in client.get("/privacy/policy?lang=ko").get_data(as_text=True)
+
+
+def test_default_language_outside_the_policy_is_refused_naming_the_key(make_app: Callable[..., Flask]) -> None:
+    with pytest.raises(ConfigurationError, match="PRIVACY_DEFAULT_LANGUAGE") as excinfo:
+        make_app(upgrade=False, PRIVACY_DEFAULT_LANGUAGE="fr")
+    assert excinfo.value.key == "PRIVACY_DEFAULT_LANGUAGE"
+    assert "'fr' is not a language of the policy (ko, en)" in str(excinfo.value)
