@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from .errors import ConfigurationError
 from .mail import MailSettings
 from .periods import Period, PeriodError, parse_period, zone
-from .policy.loader import PolicyError, load_policy
+from .policy.loader import CAPTURE_RETENTION, PROVISION_RETENTION, PolicyError, load_policy, usage_problems
 from .policy.model import Policy
 
 __all__ = ["DEFAULTS", "Settings", "apply_defaults", "read_settings"]
@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_ARCHIVE_DATABASE_URI": None,  # None: a second sqlite file there
     "PRIVACY_TIMEZONE": None,  # None: the policy's time zone (casenote: Asia/Seoul)
     "PRIVACY_URL_PREFIX": "/privacy",
+    "PRIVACY_DEFAULT_LANGUAGE": None,  # None: the policy's first language; pages without ?lang=
     "PRIVACY_EXTERNAL_URL": None,  # None: SERVER_NAME + PREFERRED_URL_SCHEME (required outside debug/testing)
     "PRIVACY_AUTO_UPGRADE": False,
     "PRIVACY_ENGINE_OPTIONS": {},
@@ -42,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_CONSENT_COOKIE_MAX_AGE": 365 * 24 * 3600,
     # capture
     "PRIVACY_CAPTURE": True,
-    "PRIVACY_CAPTURE_RETENTION": "access_log",
+    "PRIVACY_CAPTURE_RETENTION": CAPTURE_RETENTION,
     "PRIVACY_CAPTURE_EXCLUDE": [],
     "PRIVACY_CAPTURE_QUERY_PARAMS": [],
     "PRIVACY_CAPTURE_COOKIES": [],
@@ -61,7 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_TOKEN_MAX_AGE": 86400,
     # withdrawal links asked for by email: at most this many per address and per client
     "PRIVACY_LINK_LIMITS": {"per_address": "3/hour", "per_client": "20/hour"},
-    "PRIVACY_PROVISION_RETENTION": "payment_record",
+    "PRIVACY_PROVISION_RETENTION": PROVISION_RETENTION,
     "PRIVACY_OPERATOR_ACCESS_PERIOD": "P1Y",
     "PRIVACY_HASH_KEY": None,  # None: derived from SECRET_KEY
     # mail
@@ -105,6 +106,7 @@ class Settings:
     archive_database_url: URL
     timezone: str
     url_prefix: str
+    default_language: str  # of pages without ?lang=
     external_url: str | None  # the site's public base URL; None only in debug/testing
     auto_upgrade: bool
     engine_options: dict[str, Any]
@@ -144,6 +146,8 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         except PolicyError as exc:
             raise ConfigurationError("PRIVACY_POLICY", str(exc)) from exc
 
+    _check_usage(config, loaded)
+
     main = _database_url(app, "PRIVACY_DATABASE_URI", MAIN_SQLITE)
     archive = _database_url(app, "PRIVACY_ARCHIVE_DATABASE_URI", ARCHIVE_SQLITE)
     if same_database(main, archive):
@@ -168,6 +172,12 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         raise ConfigurationError(
             "PRIVACY_URL_PREFIX", f"{prefix!r} must start with '/' and not end with one, e.g. '/privacy'"
         )
+    default_language = config["PRIVACY_DEFAULT_LANGUAGE"] or loaded.default_language
+    if default_language not in loaded.languages:
+        raise ConfigurationError(
+            "PRIVACY_DEFAULT_LANGUAGE",
+            f"{default_language!r} is not a language of the policy ({', '.join(loaded.languages)})",
+        )
     _check_capture(config, loaded)
     options = config["PRIVACY_ENGINE_OPTIONS"]
     if not isinstance(options, dict):
@@ -178,6 +188,7 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         archive_database_url=archive,
         timezone=tz_name,
         url_prefix=prefix,
+        default_language=default_language,
         external_url=_external_url(app),
         auto_upgrade=bool(config["PRIVACY_AUTO_UPGRADE"]),
         engine_options=options,
@@ -196,12 +207,7 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
             periods[key] = parse_period(config[key])
         except PeriodError as exc:
             raise ConfigurationError(key, str(exc)) from exc
-    retention = config["PRIVACY_PROVISION_RETENTION"]
-    if retention not in {r.id for r in policy.retention} or policy.retention_class(retention).period is None:
-        raise ConfigurationError(
-            "PRIVACY_PROVISION_RETENTION",
-            f"{retention!r} is not a retention class of the policy with a period",
-        )
+    retention = config["PRIVACY_PROVISION_RETENTION"]  # checked by _check_usage
     max_age = config["PRIVACY_TOKEN_MAX_AGE"]
     if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 60:
         raise ConfigurationError("PRIVACY_TOKEN_MAX_AGE", f"{max_age!r} must be a number of seconds (60 or more)")
@@ -250,13 +256,22 @@ def _link_limits(raw: object) -> LinkLimits:
     return LinkLimits(_rate(key, raw["per_address"]), _rate(key, raw["per_client"]))
 
 
+def _check_usage(config: Any, policy: Policy) -> None:
+    """What the extension asks of the policy (``usage_problems``, which ``flask
+    privacy policy check`` reports too): every problem in one error."""
+    found = usage_problems(
+        policy,
+        capture_retention=config["PRIVACY_CAPTURE_RETENTION"],
+        provision_retention=config["PRIVACY_PROVISION_RETENTION"],
+    )
+    if found:
+        keys = ", ".join(dict.fromkeys(key for key, _ in found))
+        where = policy.source or "the policy"
+        raise ConfigurationError(keys, f"{where}: " + "; ".join(f"{key}: {problem}" for key, problem in found))
+
+
 def _check_capture(config: Any, policy: Policy) -> None:
     """The capture and writer keys: a clear error now rather than a 500 later."""
-    retention = config["PRIVACY_CAPTURE_RETENTION"]
-    if retention not in {r.id for r in policy.retention}:
-        raise ConfigurationError("PRIVACY_CAPTURE_RETENTION", f"{retention!r} is not a retention class of the policy")
-    if policy.retention_class(retention).period is None:
-        raise ConfigurationError("PRIVACY_CAPTURE_RETENTION", f"{retention!r} has no period; access logs need one")
     for key in ("PRIVACY_TRUSTED_PROXIES",):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

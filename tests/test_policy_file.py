@@ -57,6 +57,27 @@ method = { ko = "재생할 수 없는 방법으로 삭제합니다.", en = "Dele
 text = { ko = "쿠키를 사용하지 않습니다.", en = "No cookies are used." }
 """
 
+# MINIMAL is a valid file, but the extension files access logs and provision
+# records under two retention classes with a period: an app starts with this one.
+STARTABLE = (
+    MINIMAL
+    + """
+[[retention]]
+id = "access_log"
+label = { ko = "접속로그", en = "Access logs" }
+period = "P3M"
+statute = { ko = "통신비밀보호법", en = "Protection of Communications Secrets Act" }
+records = { ko = "접속로그", en = "access logs" }
+
+[[retention]]
+id = "payment_record"
+label = { ko = "대금결제 기록", en = "Payment records" }
+period = "P5Y"
+statute = { ko = "전자상거래법", en = "E-Commerce Act" }
+records = { ko = "대금결제 기록", en = "payment records" }
+"""
+)
+
 # One file, many independent mistakes; each must be reported by the same load.
 BROKEN = """\
 version = "2027-01-01"
@@ -479,10 +500,40 @@ def test_cli_check_reports_a_toml_syntax_error(runner: Any, tmp_path: Path) -> N
 
 
 def test_cli_check_accepts_a_valid_file(runner: Any, tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL)
+    path = write(tmp_path, STARTABLE)
     result = runner.invoke(args=["privacy", "policy", "check", str(path)])
     assert result.exit_code == 0, result.output
-    assert f"{path}: valid (version 2027-01-01, 1 items, 1 purposes, 1 retention classes)" in result.output
+    assert f"{path}: valid (version 2027-01-01, 1 items, 1 purposes, 3 retention classes)" in result.output
+
+
+def test_check_rejects_what_init_app_rejects_each_problem_once(runner: Any, tmp_path: Path, make_app: Any) -> None:
+    # MINIMAL loads, but has neither retention class the extension files records
+    # under: init_app refused it while `policy check` said "valid".
+    path = write(tmp_path, MINIMAL)
+    result = runner.invoke(args=["privacy", "policy", "check", str(path)])
+    assert result.exit_code == 1, result.output
+    capture = "PRIVACY_CAPTURE_RETENTION: 'access_log' is not a retention class of the policy"
+    provision = "PRIVACY_PROVISION_RETENTION: 'payment_record' is not a retention class of the policy"
+    assert f"{path}: 2 problem(s)" in result.output
+    assert result.output.count(capture) == 1
+    assert result.output.count(provision) == 1
+    from flask_casenote_privacy import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as excinfo:
+        make_app(upgrade=False, PRIVACY_POLICY=str(path))
+    message = str(excinfo.value)
+    assert excinfo.value.key == "PRIVACY_CAPTURE_RETENTION, PRIVACY_PROVISION_RETENTION"
+    assert message.count(capture) == 1
+    assert message.count(provision) == 1
+
+
+def test_check_uses_the_apps_retention_keys(make_app: Any, tmp_path: Path) -> None:
+    # A class without a period is refused for access logs by check as by init_app.
+    app = make_app(upgrade=False)
+    app.config["PRIVACY_CAPTURE_RETENTION"] = "membership"
+    result = app.test_cli_runner().invoke(args=["privacy", "policy", "check"])
+    assert result.exit_code == 1
+    assert "PRIVACY_CAPTURE_RETENTION: retention class 'membership' has no period" in result.output
 
 
 def test_cli_check_without_a_path_checks_the_configured_policy(runner: Any) -> None:

@@ -30,14 +30,24 @@ from .model import (
     RetentionClass,
     Text,
 )
-from .validation import ID_PATTERN, ProblemCollector
+from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["PolicyError", "available_presets", "check_policy", "load_policy", "parse_policy"]
+__all__ = [
+    "CAPTURE_RETENTION",
+    "PROVISION_RETENTION",
+    "PolicyError",
+    "available_presets",
+    "check_policy",
+    "load_policy",
+    "parse_policy",
+    "starter_policy",
+    "usage_problems",
+]
 
 T = TypeVar("T")
 UNTIL_WITHDRAWAL = "until withdrawal"
@@ -88,6 +98,38 @@ def check_policy(source: str | Path) -> list[str]:
     return []
 
 
+#: The retention classes the extension itself files records under, by the
+#: configuration key that names each, with its default (``config.DEFAULTS``).
+CAPTURE_RETENTION = "access_log"  # PRIVACY_CAPTURE_RETENTION: the access log
+PROVISION_RETENTION = "payment_record"  # PRIVACY_PROVISION_RETENTION: the provision ledger
+
+
+def usage_problems(
+    policy: Policy,
+    *,
+    capture_retention: str = CAPTURE_RETENTION,
+    provision_retention: str = PROVISION_RETENTION,
+) -> list[tuple[str, str]]:
+    """What the extension asks of a valid policy, as ``(config key, problem)`` pairs.
+
+    The one owner of these rules: ``init_app`` (``config.read_settings``) and
+    ``flask privacy policy check`` both report exactly these, once each.
+    """
+    found: list[tuple[str, str]] = []
+    known = ", ".join(r.id for r in policy.retention)
+    for key, class_id, what in (
+        ("PRIVACY_CAPTURE_RETENTION", capture_retention, "access logs"),
+        ("PRIVACY_PROVISION_RETENTION", provision_retention, "provision records"),
+    ):
+        retention = policy.find_retention_class(class_id) if isinstance(class_id, str) else None
+        if retention is None:
+            problem = f"{class_id!r} is not a retention class of the policy (it has: {known})"
+            found.append((key, f"{problem}; {what} are kept under it"))
+        elif retention.period is None:
+            found.append((key, f"retention class {class_id!r} has no period; {what} need one"))
+    return found
+
+
 def parse_policy(text: str, source: str = "<string>") -> Policy:
     """Build a :class:`Policy` from TOML text, or raise :class:`PolicyError`."""
     try:
@@ -96,9 +138,18 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
         raise PolicyError(source, [f"not valid TOML: {exc}"]) from exc
     reader = _Reader(data)
     policy = reader.policy(source)
-    if reader.problems or policy is None:
-        raise PolicyError(source, reader.problems)
+    problems = placeholders(data) + reader.problems
+    if problems or policy is None:
+        raise PolicyError(source, problems)
     return policy
+
+
+def starter_policy() -> str:
+    """The text of a starter policy file: the ``casenote`` preset's structure with
+    every company fact a ``<<FILL IN: ...>>`` placeholder, which :func:`parse_policy`
+    refuses, naming each, until it is filled in."""
+    starter = resources.files("flask_casenote_privacy") / "presets" / "starter.toml.template"
+    return starter.read_text(encoding="utf-8")
 
 
 class _Reader(ProblemCollector):
@@ -134,7 +185,7 @@ class _Reader(ProblemCollector):
             self.languages = tuple(langs)
         version = self.string("version", data.get("version", ""))
         effective = data.get("effective_date")
-        if effective is not None:
+        if effective is not None and not is_placeholder(effective):
             effective = str(effective)
             try:
                 if not _DATE.match(effective):

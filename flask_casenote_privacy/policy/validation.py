@@ -8,11 +8,33 @@ from typing import Any, TypeVar
 
 from .model import Text
 
-__all__ = ["ID_PATTERN", "ProblemCollector"]
+__all__ = ["ID_PATTERN", "PLACEHOLDER", "ProblemCollector", "is_placeholder", "placeholders"]
 
 T = TypeVar("T")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ID = ID_PATTERN
+#: How a starter policy (``flask privacy policy init``) marks a fact to fill in.
+PLACEHOLDER = "<<FILL IN"
+
+
+def is_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and PLACEHOLDER in value
+
+
+def placeholders(value: Any, where: str = "") -> list[str]:
+    """A problem for each placeholder left in a TOML document, named by its key path."""
+    found: list[str] = []
+    if is_placeholder(value):
+        found.append(f"{where}: still a placeholder to fill in ({value})")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            found += placeholders(inner, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            entry_id = inner.get("id") if isinstance(inner, dict) else None
+            label = f" ({entry_id})" if isinstance(entry_id, str) else ""
+            found += placeholders(inner, f"{where}[{index}]{label}")
+    return found
 
 
 class ProblemCollector:
@@ -42,7 +64,7 @@ class ProblemCollector:
         if not isinstance(value, str) or not value.strip():
             self.problem(where, "must be a non-empty string")
             return ""
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.match(value) and not is_placeholder(value):
             self.problem(where, f"{value!r} is not valid{hint}")
         return value
 

@@ -45,7 +45,7 @@ def create_blueprint(services: Services) -> Blueprint:
     bp.after_request(no_store)
 
     def language() -> str:
-        return request.args.get("lang") or services.policy.languages[0]
+        return request.args.get("lang") or services.settings.default_language
 
     def check_csrf() -> None:
         if not services.settings.csrf:
