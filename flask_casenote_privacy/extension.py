@@ -89,6 +89,7 @@ def _build(app: Flask, settings: Any, clock: Clock, sources: dict[str, DataSourc
         ),
         withdraw_tokens=WithdrawTokens(keys, clock, settings.token_max_age),
         flush=writer.flush,
+        replay_spool=writer.replay_spool,
         field_items={**FIELD_ITEMS, **config["PRIVACY_LOG_FIELD_ITEMS"]},
     )
     capture = Capture(services, writer, app) if config["PRIVACY_CAPTURE"] else None

@@ -91,6 +91,7 @@ class Services:
         consent_cookie: ConsentCookie,
         withdraw_tokens: WithdrawTokens,
         flush: Callable[[float | None], bool],
+        replay_spool: Callable[[], int],
         field_items: Mapping[str, str],
     ) -> None:
         self.settings = settings
@@ -102,6 +103,7 @@ class Services:
         self.consent_cookie = consent_cookie
         self.withdraw_tokens = withdraw_tokens
         self._flush = flush
+        self._replay_spool = replay_spool
         self.field_items = field_items
         policy = settings.policy
         self.no_consent_purposes = frozenset(p.id for p in policy.purposes if not p.needs_consent)
@@ -148,6 +150,10 @@ class Services:
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every captured event so far is durable (database or spool)."""
         return self._flush(timeout)
+
+    def replay_spool(self) -> int:
+        """Move the capture spool's events into the main database now; how many moved."""
+        return self._replay_spool()
 
     # -- who is asking -------------------------------------------------------------------
     # The host's loader is asked once per request, at the first use, and its answer kept

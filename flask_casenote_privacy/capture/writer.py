@@ -332,6 +332,16 @@ class AccessLogWriter:
                 self.spool_tag,
             )
 
+    def replay_spool(self) -> int:
+        """Replay this database's spool files now, unless another thread of this process
+        is at it (``flask privacy worker`` calls it on schedule); never raises. Returns
+        how many events were moved into the database."""
+        if os.getpid() != self._pid:
+            self._reset()
+        before = self.stats["replayed"]
+        self._try_replay()
+        return self.stats["replayed"] - before
+
     def _try_replay(self) -> None:
         """Replay unless another thread of this process is at it; never raise."""
         if not self._replay_lock.acquire(blocking=False):

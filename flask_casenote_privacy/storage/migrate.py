@@ -9,6 +9,7 @@ extension's tables when both share one database.
 from __future__ import annotations
 
 import fcntl
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ __all__ = [
     "current_revision",
     "exclude_privacy_tables",
     "head_revision",
+    "try_exclusive",
     "upgrade_all",
     "upgrade_database",
 ]
@@ -101,31 +103,58 @@ LOCK_TIMEOUT = 600  # seconds a second upgrader waits for the first
 def exclusive(engine: Engine) -> Iterator[None]:
     """Hold the database's upgrade lock: an advisory lock on PostgreSQL, ``GET_LOCK`` on
     MariaDB/MySQL, a file lock beside an SQLite file (an in-memory one needs none)."""
+    with _database_lock(engine, LOCK_NAME, LOCK_KEY, "upgrade-lock", wait=True):
+        yield
+
+
+@contextmanager
+def try_exclusive(engine: Engine, name: str) -> Iterator[bool]:
+    """Take the lock ``name`` on the database without waiting: yields True while it is
+    held, or False at once if another process (on any host) holds it. The worker's
+    jobs: one process at a time runs each. ``pg_try_advisory_lock`` on PostgreSQL,
+    ``GET_LOCK(name, 0)`` on MariaDB/MySQL, a non-blocking ``flock`` on a file beside
+    an SQLite file (an in-memory one is always free)."""
+    key = (LOCK_KEY << 32) | zlib.crc32(name.encode())  # never the upgrade's key
+    with _database_lock(engine, name[:64], key, f"{name}-lock", wait=False) as got:
+        yield got
+
+
+@contextmanager
+def _database_lock(engine: Engine, name: str, key: int, file_suffix: str, *, wait: bool) -> Iterator[bool]:
     backend = engine.dialect.name
     if backend == "sqlite":
         path = engine.url.database
         if not path or path == ":memory:":
-            yield
+            yield True
             return
-        with open(f"{path}.upgrade-lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(f"{path}.{file_suffix}", "a+b") as lock:
             try:
-                yield
+                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return
     params: dict[str, object]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if backend == "postgresql":
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
-            release, params = text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY}
+            take = "SELECT pg_advisory_lock(:key)" if wait else "SELECT pg_try_advisory_lock(:key)"
+            got = conn.execute(text(take), {"key": key}).scalar() is not False  # pg_advisory_lock: void
+            release, params = text("SELECT pg_advisory_unlock(:key)"), {"key": key}
         else:
-            got = conn.execute(text("SELECT GET_LOCK(:name, :wait)"), {"name": LOCK_NAME, "wait": LOCK_TIMEOUT})
-            if got.scalar() != 1:
-                raise TimeoutError(f"another process held the upgrade lock for {LOCK_TIMEOUT} s")
-            release, params = text("SELECT RELEASE_LOCK(:name)"), {"name": LOCK_NAME}
+            timeout = LOCK_TIMEOUT if wait else 0
+            got = conn.execute(text("SELECT GET_LOCK(:name, :wait)"), {"name": name, "wait": timeout}).scalar() == 1
+            if wait and not got:
+                raise TimeoutError(f"another process held the lock {name} for {LOCK_TIMEOUT} s")
+            release, params = text("SELECT RELEASE_LOCK(:name)"), {"name": name}
+        if not got:
+            yield False
+            return
         try:
-            yield
+            yield True
         finally:
             conn.execute(release, params)
 
