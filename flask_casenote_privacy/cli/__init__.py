@@ -19,6 +19,7 @@ from ..rights.requests import CHANNELS, KINDS
 from ..storage.migrate import upgrade_all
 from .common import app_services, echo_result, in_app
 from .policy import policy_group
+from .worker import worker_command
 
 __all__ = ["privacy_cli"]
 
@@ -29,6 +30,7 @@ def privacy_cli() -> None:
 
 
 privacy_cli.add_command(policy_group)
+privacy_cli.add_command(worker_command)
 
 
 @privacy_cli.group("db")
