@@ -108,15 +108,21 @@ class Server:
         args += ["-b", f"127.0.0.1:{self.port}", "faultapp:app"]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
+        # Every worker booted (each runs the demo's auto-upgrade, one at a time under the
+        # upgrade lock) before a test begins: a worker still booting when an outage starts
+        # fails to boot, and gunicorn then stops the whole server.
+        deadline = time.monotonic() + 60
+        booted: set[int] = set()
+        while len(booted) < workers:
             assert self.proc.poll() is None, self.log.read_text(errors="replace")
             try:
-                self.get("/_fault/flush", timeout=2)
-                return
+                status, body = self.get("/_fault/flush", timeout=2)
+                if status == 200:
+                    booted.add(json.loads(body)["pid"])
             except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not answer"
-                time.sleep(0.1)
+                pass
+            assert time.monotonic() < deadline, f"gunicorn answered from {len(booted)} of {workers} workers"
+            time.sleep(0.05)
 
     def get(self, path: str, timeout: float = 30) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
