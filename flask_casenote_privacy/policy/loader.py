@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 from ..errors import PolicyError
 from ..periods import Period, PeriodError, parse_period, zone
+from .contents import ContentsReader
 from .model import (
     BASES,
     COLLECTIONS,
-    RECIPIENT_KINDS,
     Controller,
     Destruction,
     Item,
@@ -30,7 +30,7 @@ from .model import (
     RetentionClass,
     Text,
 )
-from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
+from .validation import ID_PATTERN, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -152,7 +152,7 @@ def starter_policy() -> str:
     return starter.read_text(encoding="utf-8")
 
 
-class _Reader(ProblemCollector):
+class _Reader(ContentsReader):
     """Walks the TOML document section by section."""
 
     # -- sections --------------------------------------------------------
@@ -171,6 +171,10 @@ class _Reader(ProblemCollector):
             "refusal_grounds",
             "destruction",
             "cookies",
+            "rights",
+            "department",
+            "safety",
+            "remedies",
         }
         data = self.table(
             "policy",
@@ -178,6 +182,7 @@ class _Reader(ProblemCollector):
             top_keys,
             ["version", "controller", "officer", "items", "purposes", "retention", "destruction", "cookies"],
         )
+        self.mandatory(data)
         langs = data.get("languages", ["ko", "en"])
         if not isinstance(langs, list) or not langs or not all(isinstance(x, str) and x for x in langs):
             self.problem("languages", 'must be a non-empty list of language codes, e.g. ["ko", "en"]')
@@ -211,7 +216,7 @@ class _Reader(ProblemCollector):
         item_ids = {i.id for i in items}
         purposes = self.entries(
             "purposes",
-            {"label", "description", "basis", "items", "statute", "gpc"},
+            {"label", "description", "basis", "items", "statute", "gpc", "refusal_consequence"},
             {"label", "description", "basis", "items"},
             lambda w, e: self.purpose(w, e, item_ids),
         )
@@ -223,8 +228,8 @@ class _Reader(ProblemCollector):
         )
         recipients = self.entries(
             "recipients",
-            {"name", "kind", "purpose", "items", "retention"},
-            {"name", "kind", "purpose", "items"},
+            {"name", "kind", "relationship", "purpose", "items", "retention", "overseas"},
+            {"name", "purpose", "items"},
             lambda w, e: self.recipient(w, e, item_ids),
         )
         grounds = self.entries(
@@ -242,6 +247,10 @@ class _Reader(ProblemCollector):
         officer = self.officer(data.get("officer", {}))
         destruction = self.destruction(data.get("destruction", {}))
         cookies = self.cookies(data.get("cookies", {}))
+        rights = self.rights(data.get("rights"))
+        department = self.department(data.get("department"))
+        safety = self.safety(data.get("safety"))
+        remedies = self.remedies(data)
         if self.problems:
             return None
         return Policy(
@@ -259,6 +268,10 @@ class _Reader(ProblemCollector):
             cookies=cookies,
             effective_date=effective,
             source=source,
+            rights=rights,
+            department=department,
+            safety=safety,
+            remedies=remedies,
         )
 
     def controller(self, raw: Any) -> Controller:
@@ -304,6 +317,7 @@ class _Reader(ProblemCollector):
             items=self.id_list(f"{where}.items", e.get("items"), item_ids, "item"),
             statute=self.optional_text(f"{where}.statute", e.get("statute")),
             honours_gpc=gpc,
+            refusal_consequence=self.refusal_consequence(where, e, basis),
         )
 
     def retention_class(self, where: str, e: dict[str, Any], item_ids: set[str]) -> RetentionClass:
@@ -330,10 +344,11 @@ class _Reader(ProblemCollector):
         return Recipient(
             id=e["id"],
             name=self.text(f"{where}.name", e.get("name")),
-            kind=self.choice(f"{where}.kind", e.get("kind"), RECIPIENT_KINDS),
+            kind=self.relationship(where, e),  # type: ignore[arg-type]
             purpose=self.text(f"{where}.purpose", e.get("purpose")),
             items=self.id_list(f"{where}.items", e.get("items"), item_ids, "item"),
             retention=self.optional_text(f"{where}.retention", e.get("retention")),
+            overseas=self.overseas(where, e.get("overseas")),
         )
 
     def destruction(self, raw: Any) -> Destruction:

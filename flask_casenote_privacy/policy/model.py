@@ -11,11 +11,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from ..errors import UnknownPolicyId
 from ..periods import Period, zone
+
+if TYPE_CHECKING:  # contents.py builds on Text; the policy only refers to its types
+    from .contents import Department, Overseas, Remedy, Rights, Safety
 
 __all__ = [
     "BASES",
@@ -105,6 +108,8 @@ class Purpose:
     items: tuple[str, ...]
     statute: Text | None = None
     honours_gpc: bool = False
+    #: What refusing an optional purpose means (PIPA §15②4); required when basis = consent.
+    refusal_consequence: Text | None = None
 
     @property
     def needs_consent(self) -> bool:
@@ -145,6 +150,12 @@ class Recipient:
     purpose: Text
     items: tuple[str, ...]
     retention: Text | None = None
+    overseas: Overseas | None = None
+
+    @property
+    def relationship(self) -> str:
+        """``provision`` (제3자 제공, PIPA §17) or ``entrustment`` (처리위탁, §26)."""
+        return "provision" if self.kind == "provision" else "entrustment"
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,12 @@ class Policy:
     cookies: Text
     effective_date: str | None = None
     source: str | None = field(default=None, compare=False)
+    # The mandatory contents of policy/contents.py (PIPA §30①5-6, decree §31①); the
+    # loader requires each, ``remedies`` defaulting to contents.DEFAULT_REMEDIES.
+    rights: Rights | None = None
+    department: Department | None = None
+    safety: Safety | None = None
+    remedies: tuple[Remedy, ...] = ()
 
     @property
     def default_language(self) -> str:
@@ -295,6 +312,7 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
                 "items": list(p.items),
                 "requires_consent": p.needs_consent,
                 "honours_gpc": p.honours_gpc,
+                "refusal_consequence": _text(p.refusal_consequence),
             }
             for p in policy.purposes
         ],
@@ -316,9 +334,13 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
                 "id": r.id,
                 "name": _text(r.name),
                 "kind": r.kind,
+                "relationship": r.relationship,
                 "purpose": _text(r.purpose),
                 "items": list(r.items),
                 "retention": _text(r.retention),
+                "overseas": None
+                if r.overseas is None
+                else {"country": _text(r.overseas.country), "method": _text(r.overseas.method)},
             }
             for r in policy.recipients
         ],
@@ -331,4 +353,15 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
             "separate_storage": d.separate_storage,
         },
         "cookies": _text(policy.cookies),
+        **_contents_dict(policy),
+    }
+
+
+def _contents_dict(policy: Policy) -> dict[str, Any]:
+    r, d, s = policy.rights, policy.department, policy.safety
+    return {
+        "rights": None if r is None else {"channels": _text(r.channels), "representative": _text(r.representative)},
+        "department": None if d is None else {"name": _text(d.name), "phone": d.phone, "email": d.email},
+        "safety": None if s is None else {"measures": [_text(m) for m in s.measures]},
+        "remedies": [{"id": x.id, "name": _text(x.name), "phone": x.phone, "url": x.url} for x in policy.remedies],
     }
