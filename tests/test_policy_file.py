@@ -21,6 +21,7 @@ from flask_casenote_privacy.policy.model import Policy
 
 MINIMAL = """\
 version = "2027-01-01"
+effective_date = "2027-01-01"
 
 [controller]
 name = { ko = "주식회사 예시", en = "Example Inc." }
@@ -55,6 +56,17 @@ method = { ko = "재생할 수 없는 방법으로 삭제합니다.", en = "Dele
 
 [cookies]
 text = { ko = "쿠키를 사용하지 않습니다.", en = "No cookies are used." }
+
+[rights]
+channels = { ko = "privacy@example.com으로 요구할 수 있습니다.", en = "Write to privacy@example.com." }
+representative = { ko = "대리인도 같은 방법으로 요구할 수 있습니다.", en = "An agent can ask in the same ways." }
+
+[department]
+name = { ko = "개인정보보호팀", en = "Privacy team" }
+phone = "02-0000-0000"
+
+[safety]
+measures = []
 """
 
 # MINIMAL is a valid file, but the extension files access logs and provision
@@ -262,7 +274,7 @@ def test_iso_period_is_parsed_into_a_period() -> None:
 
 
 def test_toml_date_literal_is_accepted_as_effective_date() -> None:
-    policy = parse_policy("effective_date = 2027-01-01\n" + MINIMAL)
+    policy = parse_policy(MINIMAL.replace('effective_date = "2027-01-01"', "effective_date = 2027-01-01"))
     assert policy.effective_date == "2027-01-01"
 
 
@@ -333,11 +345,7 @@ def test_policy_error_is_a_value_error() -> None:
         ('period = "until withdrawal"', 'period = "P0M"', "is a zero duration"),
         ('period = "until withdrawal"', "period = 3", "'3' is not an ISO-8601 duration"),
         ('version = "2027-01-01"', "version = 1", "version: must be a non-empty string"),
-        (
-            'version = "2027-01-01"',
-            'version = "1"\neffective_date = "soon"',
-            "effective_date: 'soon' is not a date",
-        ),
+        ('effective_date = "2027-01-01"', 'effective_date = "soon"', "effective_date: 'soon' is not a date"),
         ('version = "2027-01-01"', 'version = "1"\nlanguages = []', "languages: must be a non-empty list"),
         ('version = "2027-01-01"', 'version = "1"\ntimezone = 9', "timezone: must be an IANA time zone name"),
         ('name = "홍길동"', 'name = ""', "officer.name: must be a non-empty string"),

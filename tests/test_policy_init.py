@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,27 @@ EXPECTED_PLACEHOLDERS = [
     "officer.phone",
     "officer.title.ko",
     "officer.title.en",
+    "purposes[1] (service_improvement).refusal_consequence.ko",
+    "purposes[1] (service_improvement).refusal_consequence.en",
+    "purposes[3] (statistics_advertising).refusal_consequence.ko",
+    "purposes[3] (statistics_advertising).refusal_consequence.en",
     "recipients[0] (payment_agent).name.ko",
     "recipients[0] (payment_agent).name.en",
     "recipients[0] (payment_agent).purpose.ko",
     "recipients[0] (payment_agent).purpose.en",
+    "recipients[1] (hosting).name.ko",
+    "recipients[1] (hosting).name.en",
+    "recipients[2] (mail).name.ko",
+    "recipients[2] (mail).name.en",
+    "rights.channels.ko",
+    "rights.channels.en",
+    "department.name.ko",
+    "department.name.en",
+    "department.phone",
+    "department.email",
+    "safety.measures[0]",
+    "safety.measures[1]",
+    "safety.measures[2]",
 ]
 
 
@@ -143,12 +161,21 @@ def test_starter_keeps_the_presets_structure() -> None:
     starter = parse_policy(fill_in(starter_policy()))
     preset = load_policy("casenote")
     assert [i for i in starter.items] == [i for i in preset.items]
-    assert starter.purposes == preset.purposes
+    # What refusing an optional purpose means is the company's to say (a placeholder).
+    assert [replace(p, refusal_consequence=None) for p in starter.purposes] == [
+        replace(p, refusal_consequence=None) for p in preset.purposes
+    ]
+    assert [p.id for p in starter.purposes if p.refusal_consequence] == [p.id for p in preset.consent_purposes]
     assert starter.retention == preset.retention
     assert starter.refusal_grounds == preset.refusal_grounds
     assert starter.destruction == preset.destruction
     assert starter.cookies == preset.cookies
-    assert [(r.kind, r.items) for r in starter.recipients] == [(r.kind, r.items) for r in preset.recipients]
+    # The payment agent as in the preset; then the hosting and mail processors the seed does not name.
+    assert [(r.kind, r.items) for r in starter.recipients[:1]] == [(r.kind, r.items) for r in preset.recipients]
+    assert [(r.id, r.relationship) for r in starter.recipients[1:]] == [
+        ("hosting", "entrustment"),
+        ("mail", "entrustment"),
+    ]
 
 
 # -- PRIVACY_DEFAULT_LANGUAGE ------------------------------------------------------

@@ -9,6 +9,7 @@ import click
 from flask import current_app, render_template
 
 from ..errors import PolicyError
+from ..policy.contents import extension_measures
 from ..policy.loader import load_policy, starter_policy, usage_problems
 from ..policy.render import policy_context, template_variables
 from .common import app_services, echo_result, in_app
@@ -36,7 +37,8 @@ def policy_show(lang: str | None, fmt: str) -> None:
         raise click.BadParameter(
             f"{lang!r}; this policy is available in: {', '.join(policy.languages)}", param_hint="--lang"
         )
-    text = render_template("privacy/policy.txt", **template_variables(policy_context(policy, lang)))
+    measures = extension_measures(app_services().settings)
+    text = render_template("privacy/policy.txt", **template_variables(policy_context(policy, lang, measures)))
     echo_result(text.rstrip())
 
 

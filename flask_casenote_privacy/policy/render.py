@@ -6,14 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import i18n
+from .contents import Measure
 from .model import Policy
+from .render_contents import contents_context, kept_items
 
 __all__ = ["policy_context", "template_variables"]
 
 
-def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
+def policy_context(policy: Policy, lang: str, measures: tuple[Measure, ...] = ()) -> dict[str, Any]:
     """What ``privacy/policy.html`` and ``privacy/policy.txt`` show; each key reaches the
-    template as ``privacy_<key>`` (:func:`template_variables`)."""
+    template as ``privacy_<key>`` (:func:`template_variables`). ``measures`` are the
+    safety measures the extension itself takes in this app (``contents.extension_measures``)."""
 
     def t(value: Any) -> str:
         return "" if value is None else value.get(lang, policy.default_language)
@@ -36,12 +39,25 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
     retention_of = {i: r for r in policy.retention for i in r.items}
+    company = t(policy.controller.short_name)
+
+    def not_stored(item_id: str) -> str:
+        """Where an item the company does not keep goes: from the recipients, never a fixed phrase."""
+        names = [t(r.name) for r in policy.recipients if item_id in r.items]
+        if lang == "ko":
+            keeps = f"{company}{i18n.josa(company, '은/는')} {i18n.ui('not_stored', lang)}"
+        else:
+            keeps = f"{i18n.ui('not_stored', lang)} {company}"
+        return "; ".join([*names, keeps])
+
+    kept = kept_items(policy, lang)
     items = [
         {
             "id": item.id,
             "label": t(item.label),
             "description": t(item.description),
-            "collection": i18n.ui(f"collection.{item.collection}", lang),
+            "collection": i18n.ui(f"collection.{item.collection}", lang)
+            + ("" if item.stored else f" ({not_stored(item.id)})"),
             "required": item.required,
             "purposes": [t(p.label) for p in policy.purposes_using(item.id)],
             "retention": (i18n.period_label(retention_of[item.id].period, lang) if item.id in retention_of else ""),
@@ -69,6 +85,7 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
             "id": r.id,
             "name": t(r.name),
             "kind": i18n.kind_label(r.kind, lang),
+            "relationship": r.relationship,
             "purpose": t(r.purpose),
             "item_labels": ", ".join(labels(r.items)),
             "retention": t(r.retention),
@@ -83,6 +100,7 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
             "article": t(r.article),
             "period": i18n.period_label(r.period, lang),
             "records": t(r.records),
+            "kept": kept[r.id],
             "until_withdrawal": r.until_withdrawal,
         }
         for r in policy.retention
@@ -123,6 +141,7 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         },
         "cookies": t(policy.cookies),
         "cookie_purposes": cookie_purposes,
+        **contents_context(policy, lang, t, measures),
     }
 
 

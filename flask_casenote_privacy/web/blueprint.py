@@ -13,7 +13,9 @@ from wtforms.validators import ValidationError
 from ..capture.decision import decide_request
 from ..consent import change_consent, validate_choices
 from ..errors import InvalidRequest
+from ..policy.contents import extension_measures
 from ..policy.render import policy_context
+from ..policy.render_contents import consent_details
 from ..services import Services
 from .http import (
     check_language,
@@ -63,7 +65,7 @@ def create_blueprint(services: Services) -> Blueprint:
     def policy_page() -> str:
         """The policy people read, rendered from the policy file."""
         lang = language()
-        context = policy_context(services.policy, lang)
+        context = policy_context(services.policy, lang, extension_measures(services.settings))
         return render_page("privacy/policy.html", lang, consent_url=maybe_url("privacy.consent"), **context)
 
     @bp.get("/policy.json")
@@ -115,6 +117,8 @@ def create_blueprint(services: Services) -> Blueprint:
                 "items": list(p.items),
                 "granted": p.id in state.granted,
                 "refused_by_gpc": state.gpc and p.honours_gpc,
+                # What PIPA §15② asks the form to say, in each language of the policy.
+                "details": {lang: consent_details(policy, p, lang) for lang in policy.languages},
             }
             for p in policy.consent_purposes
         ]
