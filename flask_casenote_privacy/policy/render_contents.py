@@ -85,7 +85,7 @@ def consent_details(policy: Policy, purpose: Purpose, lang: str) -> dict[str, st
     consequence = purpose.refusal_consequence
     return {
         "purpose": purpose.description.get(lang, fallback),
-        "items": ", ".join(policy.item(i).label.get(lang, fallback) for i in purpose.items),
+        "item_labels": ", ".join(policy.item(i).label.get(lang, fallback) for i in purpose.items),
         "period": i18n.ui("consent.until_withdrawn", lang).format(classes="; ".join(classes) or "-"),
         "right_to_refuse": i18n.ui("consent.right_to_refuse", lang),
         "refusal_consequence": consequence.get(lang, fallback) if consequence else "",

@@ -19,7 +19,10 @@ def record_provision(services: Services, subject: str, *, recipient: str, items:
     """Record one handover of ``items`` about ``subject`` to ``recipient``.
 
     Items the policy does not declare for that recipient are refused
-    (:class:`InvalidRequest`), and nothing is recorded.
+    (:class:`InvalidRequest`), and nothing is recorded. The answer and the history
+    carry the recipient's ``relationship`` from the policy: a handover to a processor
+    (``entrustment``, 처리위탁, PIPA §26) is recorded as such, apart from a provision to
+    a third party (``provision``, 제3자 제공, §17).
     """
     policy = services.policy
     items = list(items)
@@ -53,7 +56,7 @@ def record_provision(services: Services, subject: str, *, recipient: str, items:
     }
     with services.databases.main.begin() as conn:
         conn.execute(insert(provisions).values(row))
-    return row
+    return {**row, "relationship": found.relationship if found else None}
 
 
 def provision_history(services: Services, subject: str) -> list[dict[str, Any]]:
@@ -68,6 +71,7 @@ def provision_history(services: Services, subject: str) -> list[dict[str, Any]]:
                 "recipient_name": services.policy.recipient(r["recipient"]).name.to_dict()
                 if r["recipient"] in {x.id for x in services.policy.recipients}
                 else None,
+                "relationship": _relationship(services, r["recipient"]),
                 "items": r["items"].split(","),
                 "provided_at": r["provided_at"].astimezone(tz).isoformat(),
                 "retention": r["retention"],
@@ -75,3 +79,8 @@ def provision_history(services: Services, subject: str) -> list[dict[str, Any]]:
             }
             for r in rows
         ]
+
+
+def _relationship(services: Services, recipient: str) -> str | None:
+    found = services.policy.find_recipient(recipient)
+    return None if found is None else found.relationship
