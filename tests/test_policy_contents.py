@@ -26,7 +26,12 @@ from tests.test_policy_page import between, page_text
 
 PRESET = (resources.files("flask_casenote_privacy") / "presets" / "casenote.toml").read_text("utf-8")
 SECTIONS = {
-    "ko": ["9. 개인정보의 안전성 확보조치", "10. 개인정보 열람청구", "11. 권익침해 구제방법", "12. 개인정보 처리방침의 시행"],
+    "ko": [
+        "9. 개인정보의 안전성 확보조치",
+        "10. 개인정보 열람청구",
+        "11. 권익침해 구제방법",
+        "12. 개인정보 처리방침의 시행",
+    ],
     "en": ["9. Measures that keep", "10. Department that receives", "11. How to seek remedy", "12. Effective date"],
 }
 REMEDY_CONTACTS = [
@@ -136,7 +141,9 @@ def test_remedies_default_to_the_four_public_bodies_and_can_be_replaced() -> Non
         'phone = "1833-6972"\nurl = "https://www.kopico.go.kr"\n'
     )
     assert [r.id for r in parse_policy(custom).remedies] == ["mediation"]
-    assert "remedies[0] (mediation): missing required key 'phone'" in problems_of(custom.replace('phone = "1833-6972"\n', ""))
+    assert "remedies[0] (mediation): missing required key 'phone'" in problems_of(
+        custom.replace('phone = "1833-6972"\n', "")
+    )
 
 
 # -- the preset: NICE Payments is entrustment everywhere ---------------------------------
@@ -306,17 +313,19 @@ class _Fieldsets(HTMLParser):
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_the_consent_form_tells_each_purpose_what_the_law_asks_with_its_own_box(
-    page_app: Flask, lang: str
-) -> None:
+def test_the_consent_form_tells_each_purpose_what_the_law_asks_with_its_own_box(page_app: Flask, lang: str) -> None:
     policy = load_policy("casenote")
     html = page_app.test_client().get(f"/privacy/consent?lang={lang}").get_data(as_text=True)
     parser = _Fieldsets()
     parser.feed(html)
-    assert list(parser.found) == [p.id for p in policy.consent_purposes] == [
-        "service_improvement",
-        "statistics_advertising",
-    ]
+    assert (
+        list(parser.found)
+        == [p.id for p in policy.consent_purposes]
+        == [
+            "service_improvement",
+            "statistics_advertising",
+        ]
+    )
     for purpose in policy.consent_purposes:
         fieldset = parser.found[purpose.id]
         text = re.sub(r"\s+", " ", fieldset["text"])

@@ -175,7 +175,10 @@ _UI: dict[str, dict[str, str]] = {
     "provided": {"ko": "개인정보 제3자 제공", "en": "Provision to third parties"},
     "overseas": {"ko": "개인정보의 국외 이전", "en": "Transfers abroad"},
     "no_entrusted": {"ko": "처리를 위탁하는 곳이 없습니다.", "en": "No processing is entrusted to others."},
-    "no_provided": {"ko": "제3자에게 제공하는 개인정보가 없습니다.", "en": "No personal information is provided to third parties."},
+    "no_provided": {
+        "ko": "제3자에게 제공하는 개인정보가 없습니다.",
+        "en": "No personal information is provided to third parties.",
+    },
     "no_overseas": {
         "ko": "위의 수탁자·제3자 중 개인정보를 국외로 이전하는 곳은 없습니다.",
         "en": "None of the recipients above transfers personal information abroad.",
@@ -187,7 +190,10 @@ _UI: dict[str, dict[str, str]] = {
         "ko": "이용자는 언제든지 다음 권리를 행사할 수 있습니다.",
         "en": "Users can exercise the following rights at any time.",
     },
-    "right.access": {"ko": "개인정보 열람 요구 (개인정보 보호법 제35조)", "en": "access to their personal information (PIPA Art. 35)"},
+    "right.access": {
+        "ko": "개인정보 열람 요구 (개인정보 보호법 제35조)",
+        "en": "access to their personal information (PIPA Art. 35)",
+    },
     "right.correction": {"ko": "정정·삭제 요구 (제36조)", "en": "correction or deletion (Art. 36)"},
     "right.stop": {"ko": "처리정지 요구 (제37조)", "en": "stopping the processing (Art. 37)"},
     "right.withdraw": {"ko": "동의 철회 (제37조 제1항)", "en": "withdrawing consent (Art. 37(1))"},
@@ -199,7 +205,8 @@ _UI: dict[str, dict[str, str]] = {
     },
     "measure.archive_encryption": {
         "ko": "별도 DB에 보관하는 기록은 이용자마다 다른 키로 암호화(AES-256-GCM)하고, 키는 그 DB 밖에 둡니다.",
-        "en": "Records in the separate database are encrypted (AES-256-GCM) with a key per user, kept outside that database.",
+        "en": "Records in the separate database are encrypted (AES-256-GCM) with a key per user, "
+        "kept outside that database.",
     },
     "measure.operator_access": {
         "ko": "개인정보취급자가 개인정보를 열람하거나 내려받을 때마다 접속기록을 남기고 {period} 동안 보관합니다.",
@@ -212,7 +219,8 @@ _UI: dict[str, dict[str, str]] = {
     },
     "remedy_intro": {
         "ko": "이용자는 개인정보침해로 인한 구제를 받기 위하여 아래 기관에 분쟁해결이나 상담 등을 신청할 수 있습니다.",
-        "en": "To seek remedy for an infringement, users can apply for dispute resolution or advice to the bodies below.",
+        "en": "To seek remedy for an infringement, users can apply for dispute resolution or advice "
+        "to the bodies below.",
     },
     "institution": {"ko": "기관", "en": "Body"},
     "website": {"ko": "홈페이지", "en": "Website"},
