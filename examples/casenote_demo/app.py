@@ -120,6 +120,11 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
             "user": current_user(),
             "csrf_token": generate_csrf,
             "show_banner": needs_banner(privacy),
+            # The banner asks each optional purpose on its own (PIPA §22①), from the policy file.
+            "banner_purposes": [
+                (p, ", ".join(privacy.policy.item(i).label.get(lang()) for i in p.items))
+                for p in privacy.policy.consent_purposes
+            ],
             "gpc": request.headers.get("Sec-GPC") == "1",
             "is_officer": privacy.services.is_officer(),
         }
