@@ -345,3 +345,18 @@ def test_the_consent_json_carries_the_same_details(page_app: Flask) -> None:
     details = {p["id"]: p["details"] for p in data["purposes"]}
     assert details["statistics_advertising"]["en"]["refusal_consequence"].startswith("Refusing does not limit")
     assert details["service_improvement"]["ko"]["item_labels"] == "서비스 이용 기록, 기기정보, 쿠키"
+
+
+def test_policy_show_prints_the_new_sections(runner: Any) -> None:
+    result = runner.invoke(args=["privacy", "policy", "show", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    for line in (
+        "Transfers abroad: None of the recipients above transfers personal information abroad.",
+        "Items kept: IP address, Service usage records, Device information, Cookies",
+        "Legal representatives and agents: A legal representative",
+        "and the records are kept for 1 year.",
+        "  - Email: contact@casenote.kr",
+        "  - Korean National Police Agency: 182, https://ecrm.police.go.kr",
+        "This privacy policy takes effect on 2026-11-28.",
+    ):
+        assert line in result.output

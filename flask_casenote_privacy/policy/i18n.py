@@ -210,7 +210,8 @@ _UI: dict[str, dict[str, str]] = {
     },
     "measure.operator_access": {
         "ko": "개인정보취급자가 개인정보를 열람하거나 내려받을 때마다 접속기록을 남기고 {period} 동안 보관합니다.",
-        "en": "Every view or export of personal information by staff is recorded, and the records are kept {period}.",
+        "en": "Every view or export of personal information by staff is recorded, "
+        "and the records are kept for {period}.",
     },
     "measure.irrecoverable_destruction": {
         "ko": "보유기간이 끝난 개인정보는 복구할 수 없는 방법으로 파기하고, 개인정보 없이 파기 기록을 남깁니다.",

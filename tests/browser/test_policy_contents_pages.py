@@ -22,7 +22,12 @@ from .test_demo_flow import Shots
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 HEADINGS = {
-    "ko": ["9. 개인정보의 안전성 확보조치", "10. 개인정보 열람청구", "11. 권익침해 구제방법", "12. 개인정보 처리방침의 시행"],
+    "ko": [
+        "9. 개인정보의 안전성 확보조치",
+        "10. 개인정보 열람청구",
+        "11. 권익침해 구제방법",
+        "12. 개인정보 처리방침의 시행",
+    ],
     "en": ["9. Measures that keep", "10. Department that receives", "11. How to seek remedy", "12. Effective date"],
 }
 
