@@ -15,6 +15,7 @@ from ..consent import change_consent, validate_choices
 from ..errors import InvalidRequest
 from ..policy.render import policy_context
 from ..services import Services
+from .history_views import add_history_routes, requested_version
 from .http import (
     check_language,
     json_body,
@@ -63,8 +64,16 @@ def create_blueprint(services: Services) -> Blueprint:
     def policy_page() -> str:
         """The policy people read, rendered from the policy file."""
         lang = language()
-        context = policy_context(services.policy, lang)
-        return render_page("privacy/policy.html", lang, consent_url=maybe_url("privacy.consent"), **context)
+        old = requested_version(services)  # ?version=<id>: an earlier text (web/history_views.py)
+        context = policy_context(old or services.policy, lang)
+        return render_page(
+            "privacy/policy.html",
+            lang,
+            consent_url=maybe_url("privacy.consent"),
+            history_url=url_for("privacy.policy_history", lang=request.args.get("lang")),
+            old_version=old is not None and old.digest != services.policy.digest,
+            **context,
+        )
 
     @bp.get("/policy.json")
     def policy_json() -> Response:
@@ -138,6 +147,7 @@ def create_blueprint(services: Services) -> Blueprint:
             policy_url=url_for("privacy.policy_page", lang=lang),
         )
 
+    add_history_routes(bp, services, language=language)
     add_rights_routes(bp, services, check_csrf=check_csrf, language=language)
     add_officer_routes(bp, services, check_csrf=check_csrf, language=language)
     register_error_handlers(bp)
