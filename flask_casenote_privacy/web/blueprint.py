@@ -15,7 +15,7 @@ from ..consent import change_consent, validate_choices
 from ..errors import InvalidRequest
 from ..policy.render import policy_context
 from ..services import Services
-from .history_views import add_history_routes, requested_version
+from .history_views import add_history_routes, lang_arg, requested_version
 from .http import (
     check_language,
     json_body,
@@ -70,7 +70,7 @@ def create_blueprint(services: Services) -> Blueprint:
             "privacy/policy.html",
             lang,
             consent_url=maybe_url("privacy.consent"),
-            history_url=url_for("privacy.policy_history", lang=request.args.get("lang")),
+            history_url=url_for("privacy.policy_history", lang=lang_arg(services)),
             old_version=old is not None and old.digest != services.policy.digest,
             **context,
         )

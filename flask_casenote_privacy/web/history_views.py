@@ -17,7 +17,13 @@ from ..services import Services
 from ..storage.policy_history import diff_versions, find_version, list_versions
 from .http import render_page, wants_json
 
-__all__ = ["add_history_routes", "requested_version"]
+__all__ = ["add_history_routes", "lang_arg", "requested_version"]
+
+
+def lang_arg(services: Services) -> str | None:
+    """``?lang=`` to carry into a link: none for the default language (one URL per page)."""
+    lang = request.args.get("lang")
+    return None if lang == services.settings.default_language else lang
 
 
 def requested_version(services: Services) -> Policy | None:
@@ -47,7 +53,7 @@ def history_entries(services: Services, lang: str) -> list[dict[str, Any]]:
             {
                 **version.summary(),
                 "current": version.digest == services.policy.digest,
-                "url": url_for("privacy.policy_page", version=version.id, lang=request.args.get("lang")),
+                "url": url_for("privacy.policy_page", version=version.id, lang=lang_arg(services)),
                 "diff": None if diff is None else diff.to_dict(),
                 "changes": [] if diff is None else grouped(diff, lang),
                 "lapsing": [] if diff is None else sorted(diff.lapsing),
@@ -71,5 +77,5 @@ def add_history_routes(bp: Blueprint, services: Services, *, language: Callable[
             versions=entries,
             controller=services.policy.controller.name.get(lang),
             other_lang=next((x for x in services.policy.languages if x != lang), None),
-            policy_url=url_for("privacy.policy_page", lang=request.args.get("lang")),
+            policy_url=url_for("privacy.policy_page", lang=lang_arg(services)),
         )
