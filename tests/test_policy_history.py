@@ -262,3 +262,26 @@ def test_policy_diff_compares_recorded_versions_and_policy_files(
     assert bad.exit_code == 1
     assert "OLD: no recorded version 99 (recorded: 1, 2)" in bad.output
     assert "NEW: " in bad.output and "cannot read the policy file" in bad.output
+
+
+def test_a_visitors_cookie_consent_lapses_on_the_effective_date_too(
+    changed: Callable[..., tuple[Site, Site]], clock: Clock
+) -> None:
+    first, second = changed()
+    with first.app.app_context():
+        services = first.privacy.services
+        value = services.consent_cookie.dumps(services.policy, {"statistics_advertising": True})  # under version 1
+    client = second.app.test_client()
+    client.set_cookie(services.consent_cookie.name, value)
+    clock.set("2026-12-21T10:00:00+09:00")
+    assert client.get("/privacy/consent", headers=JSON).get_json()["granted"] == ["statistics_advertising"]
+    clock.set("2027-02-02T10:00:00+09:00")
+    assert client.get("/privacy/consent", headers=JSON).get_json()["granted"] == []
+
+
+def test_the_old_versions_page_links_its_other_language_to_the_same_version(
+    changed: Callable[..., tuple[Site, Site]],
+) -> None:
+    _, second = changed()
+    page = second.app.test_client().get("/privacy/policy?version=1").get_data(as_text=True)
+    assert 'href="?lang=en&amp;version=1"' in page

@@ -72,6 +72,7 @@ def create_blueprint(services: Services) -> Blueprint:
             consent_url=maybe_url("privacy.consent"),
             history_url=url_for("privacy.policy_history", lang=lang_arg(services)),
             old_version=old is not None and old.digest != services.policy.digest,
+            version_id=request.args.get("version") if old is not None else None,
             **context,
         )
 
