@@ -285,3 +285,28 @@ def test_the_old_versions_page_links_its_other_language_to_the_same_version(
     _, second = changed()
     page = second.app.test_client().get("/privacy/policy?version=1").get_data(as_text=True)
     assert 'href="?lang=en&amp;version=1"' in page
+
+
+def test_two_announcements_at_once_tell_each_member_once(changed: Callable[..., tuple[Site, Site]], smtp: Any) -> None:
+    import threading
+
+    from flask_casenote_privacy.rights.announce import announce
+
+    _, second = changed()
+    barrier = threading.Barrier(2)
+    told: list[list[str]] = []
+
+    def run() -> None:
+        with second.app.app_context():
+            barrier.wait()
+            told.append(announce(second.privacy.services).told)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(len(t) for t in told) == [0, 1]  # both finished; one told member 41
+    with second.app.app_context():
+        second.privacy.services.mailer.flush()
+    assert len(smtp[2].wait(1)) == 1 and count(second, policy_notices) == 1
