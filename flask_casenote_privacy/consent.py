@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select
 
+from .policy.diff import Lapse
 from .policy.model import Policy
 from .signing import consent_serializer, verify_timed
 from .storage.tables import consent_events
@@ -49,8 +50,18 @@ class Grant:
     at: datetime
 
 
-def in_force(policy: Policy, grants: Iterable[Grant], gpc: bool) -> frozenset[str]:
-    """The consent-based purposes granted and still valid under ``policy``."""
+def in_force(
+    policy: Policy,
+    grants: Iterable[Grant],
+    gpc: bool,
+    lapses: Sequence[Lapse] = (),
+    now: datetime | None = None,
+) -> frozenset[str]:
+    """The consent-based purposes granted and still valid under ``policy``.
+
+    ``lapses`` (``storage/policy_history.py``): from its effective date, a version
+    that widened a consent-based purpose voids the consents given before it
+    (개인정보 보호법 §15②: a changed purpose, item or period is agreed again)."""
     result = set()
     for grant in grants:
         purpose = policy.find_purpose(grant.purpose)
@@ -62,6 +73,10 @@ def in_force(policy: Policy, grants: Iterable[Grant], gpc: bool) -> frozenset[st
             continue  # given when the purpose used other items: ask again
         if gpc and purpose.honours_gpc:
             continue
+        if now is not None and any(
+            lapse.purpose == grant.purpose and lapse.voids(grant.at, grant.policy_version, now) for lapse in lapses
+        ):
+            continue  # the policy changed what this consent covers: ask again
         result.add(purpose.id)
     return frozenset(result)
 

@@ -9,6 +9,7 @@ web views and CLI commands hand it to them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,10 +24,11 @@ from .consent import ConsentCookie
 from .errors import UnknownPolicyId
 from .mail import Mailer
 from .periods import Period, add_period
+from .policy.diff import Lapse
 from .policy.model import Policy
 from .signing import WithdrawTokens
 from .sources import DataSource
-from .storage import incarnations
+from .storage import incarnations, policy_history
 from .storage.engines import Databases
 
 __all__ = ["Clock", "Loaders", "Services", "check_source", "current_services", "items_of", "system_clock"]
@@ -106,6 +108,9 @@ class Services:
         self._replay_spool = replay_spool
         self.field_items = field_items
         policy = settings.policy
+        self._lapses: tuple[Lapse, ...] | None = None
+        self._lapses_checked = -1.0
+        self._provisional_lapses: tuple[Lapse, ...] = ()
         self.no_consent_purposes = frozenset(p.id for p in policy.purposes if not p.needs_consent)
         self.always_allowed_items = items_of(policy, self.no_consent_purposes)
 
@@ -137,6 +142,28 @@ class Services:
 
     def items_of(self, purposes: frozenset[str]) -> frozenset[str]:
         return items_of(self.policy, purposes)
+
+    def consent_lapses(self) -> tuple[Lapse, ...]:
+        """The consents the recorded policy changes made lapse (``storage/policy_history.py``).
+
+        Read once the policy in force is recorded, then kept (a process's policy does
+        not change); before that, read again at most once a minute."""
+        if self._lapses is not None:
+            return self._lapses
+        if self._lapses_checked >= 0 and time.monotonic() - self._lapses_checked < 60:
+            return self._provisional_lapses
+        self._lapses_checked = time.monotonic()
+        try:
+            lapses, complete = policy_history.consent_lapses(
+                policy_history.list_versions(self.databases.main), self.policy.digest
+            )
+        except SQLAlchemyError:
+            log.warning("privacy policy versions unreadable; no consent lapses applied")
+            return ()
+        if complete:
+            self._lapses = lapses
+        self._provisional_lapses = lapses
+        return lapses
 
     def external_url(self, path: str) -> str:
         """An absolute link to ``path`` under the blueprint, for mail: built from

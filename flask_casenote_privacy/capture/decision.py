@@ -256,14 +256,14 @@ class Decider:
                 # The ledger is unreachable: serve the request, assume no consent (fail closed).
                 log.warning("privacy ledger unreachable; treating the request as without consent")
                 grants = []
-        granted = in_force(policy, grants, gpc) if grants else _NONE_GRANTED
+        at: datetime | None = ctx_g.get("_privacy_at")
+        if at is None:
+            at = services.now()
+        granted = in_force(policy, grants, gpc, state.consent_lapses(), at) if grants else _NONE_GRANTED
         derived = self._by_granted.get(granted)
         if derived is None:
             derived = self._derived(policy, granted)
         active, allowed, disallowed, ordered = derived
-        at: datetime | None = ctx_g.get("_privacy_at")
-        if at is None:
-            at = services.now()
         decided = RequestPrivacy.make(
             subject=subject,
             granted=granted,

@@ -1,4 +1,5 @@
-"""``flask privacy policy ...``: show, check, init."""
+"""``flask privacy policy ...``: show, check, init (and history, diff, announce:
+``policy_history.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..policy.contents import extension_measures
 from ..policy.loader import load_policy, starter_policy, usage_problems
 from ..policy.render import policy_context, template_variables
 from .common import app_services, echo_result, in_app
+from .policy_history import add_history_commands
 
 __all__ = ["policy_group"]
 
@@ -89,6 +91,9 @@ def policy_check(path: str | None) -> None:
         f"{source}: valid (version {policy.version}, {len(policy.items)} items, "
         f"{len(policy.purposes)} purposes, {len(policy.retention)} retention classes)"
     )
+
+
+add_history_commands(policy_group)  # history, diff, announce (cli/policy_history.py)
 
 
 def _report_problems(source: str, problems: list[str]) -> NoReturn:

@@ -27,6 +27,7 @@ from ..services import Services
 from ..storage.engines import checkpoint_wal
 from ..storage.tables import outbox
 from .notifications import link_notice, request_notice
+from .policy_notice import POLICY_CHANGE, policy_change_notice
 from .records import load_request, public_view
 
 __all__ = ["LINK_LOOKUP", "Delivery", "deliver_due", "enqueue", "undelivered", "wake"]
@@ -140,6 +141,8 @@ def _render(services: Services, row: dict[str, Any]) -> tuple[str, str, str] | N
             return None
         identity, stored = found  # mail the address the host holds, never the one typed
         return (stored, *link_notice(services, identity))
+    if row["kind"] == POLICY_CHANGE:
+        return (row["recipient"], *policy_change_notice(services, row["request_id"]))
     request = load_request(services, row["request_id"])
     return (row["recipient"], *request_notice(services, row["kind"], request, public_view(services, request)))
 

@@ -39,6 +39,7 @@ __all__ = [
     "metadata",
     "operator_access",
     "outbox",
+    "policy_notices",
     "policy_versions",
     "provisions",
     "rate_limits",
@@ -66,6 +67,20 @@ policy_versions = Table(
     Column("digest", String(64), nullable=False, unique=True),
     Column("document", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# Who was told of a policy change whose new version voids their consent (one row per
+# version and member: telling is idempotent); the address is looked up when the
+# notice is queued and leaves with the outbox row, never kept here.
+policy_notices = Table(
+    "privacy_policy_notice",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("version_id", Integer, nullable=False),
+    Column("subject", String(SUBJECT), nullable=False),
+    Column("purposes", String(255), nullable=False),
+    Column("notified_at", UTCDateTime, nullable=False),
+    UniqueConstraint("version_id", "subject", name="uq_privacy_policy_notice_version_subject"),
 )
 
 # Append-only consent ledger: the latest event per (subject, purpose) wins. It

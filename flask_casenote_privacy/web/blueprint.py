@@ -17,6 +17,7 @@ from ..policy.contents import extension_measures
 from ..policy.render import policy_context
 from ..policy.render_contents import consent_details
 from ..services import Services
+from .history_views import add_history_routes, lang_arg, requested_version
 from .http import (
     check_language,
     json_body,
@@ -65,8 +66,17 @@ def create_blueprint(services: Services) -> Blueprint:
     def policy_page() -> str:
         """The policy people read, rendered from the policy file."""
         lang = language()
-        context = policy_context(services.policy, lang, extension_measures(services.settings))
-        return render_page("privacy/policy.html", lang, consent_url=maybe_url("privacy.consent"), **context)
+        old = requested_version(services)  # ?version=<id>: an earlier text (web/history_views.py)
+        context = policy_context(old or services.policy, lang, extension_measures(services.settings))
+        return render_page(
+            "privacy/policy.html",
+            lang,
+            consent_url=maybe_url("privacy.consent"),
+            history_url=url_for("privacy.policy_history", lang=lang_arg(services)),
+            old_version=old is not None and old.digest != services.policy.digest,
+            version_id=request.args.get("version") if old is not None else None,
+            **context,
+        )
 
     @bp.get("/policy.json")
     def policy_json() -> Response:
@@ -142,6 +152,7 @@ def create_blueprint(services: Services) -> Blueprint:
             policy_url=url_for("privacy.policy_page", lang=lang),
         )
 
+    add_history_routes(bp, services, language=language)
     add_rights_routes(bp, services, check_csrf=check_csrf, language=language)
     add_officer_routes(bp, services, check_csrf=check_csrf, language=language)
     register_error_handlers(bp)
