@@ -65,7 +65,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     privacy = Privacy(app)
     # Host data the withdrawal, access and archive reach (parents first: erased last).
     privacy.register_model(User, subject="id", items={"name": "name", "email": "email"})
-    privacy.register_model(Search, subject="user_id", items={"usage_record": "query"})
+    # Searches are usage records: the policy keeps them 3 months (access_log class), so
+    # `flask privacy purge` destroys each one 3 months after searched_at, member or not.
+    privacy.register_model(Search, subject="user_id", items={"usage_record": "query"}, occurred_at="searched_at")
     # A payment record (전자상거래법) is what was paid, for what, when, under which approval.
     privacy.register_model(
         Payment,
