@@ -35,6 +35,7 @@ EXPECTED_PLACEHOLDERS = [
     "recipients[0] (payment_agent).name.en",
     "recipients[0] (payment_agent).purpose.ko",
     "recipients[0] (payment_agent).purpose.en",
+    "children.guardian_consent",
 ]
 
 
@@ -49,6 +50,8 @@ def fill_in(text: str) -> str:
             return '"privacy@hanbit.example"'
         if key == "homepage":
             return '"https://hanbit.example"'
+        if key == "guardian_consent":
+            return "false"
         if key == "name" and "controller" in current:
             return '{ ko = "한빛전자 주식회사", en = "Hanbit Electronics Co." }'
         return '"Hanbit Electronics"'

@@ -124,6 +124,7 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
             "show_banner": needs_banner(privacy),
             "gpc": request.headers.get("Sec-GPC") == "1",
             "is_officer": privacy.services.is_officer(),
+            "min_age": (privacy.policy.children.minimum_age if privacy.policy.children else 14),
         }
 
     @app.get("/")
@@ -140,6 +141,11 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
                 return render_template("signup.html"), 400
             if db.session.scalar(select(User).where(User.email == email)):
                 flash("이미 가입한 이메일입니다. / This email is already a member.")
+                return render_template("signup.html"), 400
+            # 개인정보 보호법 제22조의2: the policy's [children] rule (Casenote: 14, no guardian consent).
+            age = privacy.check_age(confirmed=request.form.get("age_14") == "yes")
+            if not age.allowed:
+                flash(age.message(lang()))
                 return render_template("signup.html"), 400
             user = User(name=name, email=email)
             db.session.add(user)

@@ -30,6 +30,7 @@ from .model import (
     RetentionClass,
     Text,
 )
+from .children import parse_children
 from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):
@@ -171,6 +172,7 @@ class _Reader(ProblemCollector):
             "refusal_grounds",
             "destruction",
             "cookies",
+            "children",
         }
         data = self.table(
             "policy",
@@ -242,6 +244,7 @@ class _Reader(ProblemCollector):
         officer = self.officer(data.get("officer", {}))
         destruction = self.destruction(data.get("destruction", {}))
         cookies = self.cookies(data.get("cookies", {}))
+        children = parse_children(self, data.get("children"), {i.id: i.collection for i in items})
         if self.problems:
             return None
         return Policy(
@@ -259,6 +262,7 @@ class _Reader(ProblemCollector):
             cookies=cookies,
             effective_date=effective,
             source=source,
+            children=children,
         )
 
     def controller(self, raw: Any) -> Controller:

@@ -11,11 +11,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from ..errors import UnknownPolicyId
 from ..periods import Period, zone
+
+if TYPE_CHECKING:
+    from .children import Children
 
 __all__ = [
     "BASES",
@@ -180,6 +183,7 @@ class Policy:
     cookies: Text
     effective_date: str | None = None
     source: str | None = field(default=None, compare=False)
+    children: Children | None = None  # [children]: 개인정보 보호법 제22조의2 (policy/children.py)
 
     @property
     def default_language(self) -> str:
@@ -331,4 +335,5 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
             "separate_storage": d.separate_storage,
         },
         "cookies": _text(policy.cookies),
+        **({} if policy.children is None else {"children": policy.children.to_dict()}),
     }

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import i18n
+from .children import children_context
 from .model import Policy
 
 __all__ = ["policy_context", "template_variables"]
@@ -123,6 +124,7 @@ def policy_context(policy: Policy, lang: str) -> dict[str, Any]:
         },
         "cookies": t(policy.cookies),
         "cookie_purposes": cookie_purposes,
+        "children": children_context(policy.children, lang, policy.default_language),
     }
 
 

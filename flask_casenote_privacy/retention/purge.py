@@ -28,6 +28,7 @@ from .ledger import INTERNAL_CLASSES, method_of, statute_of, write_ledger
 from .mail_addresses import ADDRESS_CLASS, expire_mail_addresses
 from .report import PurgeReport, Run
 from .scrub import scrub_all
+from .guardian_purge import purge_guardians
 from .source_purge import purge_sources
 from .tombstones import read_tombstones, reapply_tombstones, shred_keys
 
@@ -96,6 +97,7 @@ def purge(
         _tally(scope, engine, target, expired=dry_run)
     # Host rows past their class's period, member or not (개인정보 보호법 제21조 제1항).
     purge_sources(services, report, now, dry_run, wanted, batch_size)
+    purge_guardians(services, report, now, dry_run, wanted)  # 법정대리인 contact of members who left
     if wanted is None or "subject_key" in wanted:
         shred_keys(services, report, now, dry_run, wanted)
     if not dry_run and (wanted is None or ADDRESS_CLASS in wanted):
