@@ -106,7 +106,7 @@ def check_source_period(policy: Policy, name: str, source: DataSource) -> None:
                 f"data source {name!r}",
                 f"its items ({', '.join(sorted(source.items))}) are kept for retention class {described}, "
                 "counted from each row's own date, but it was registered without occurred_at=: "
-                "name the column holding that date (e.g. occurred_at=\"created_at\")",
+                'name the column holding that date (e.g. occurred_at="created_at")',
             )
     elif not callable(getattr(source, "purge_expired", None)):
         raise ConfigurationError(

@@ -55,7 +55,10 @@ GUARDIAN_ITEMS = (
     'label = { ko = "법정대리인 연락처", en = "Legal guardian\'s contact" }\ncollection = "signup"\n\n'
     '[[items]]\nid = "ip_address"',
 )
-GUARDIAN_PURPOSE = ('items = ["name", "email"]\n\n[[purposes]]', 'items = ["name", "email", "guardian_name", "guardian_contact"]\n\n[[purposes]]')
+GUARDIAN_PURPOSE = (
+    'items = ["name", "email"]\n\n[[purposes]]',
+    'items = ["name", "email", "guardian_name", "guardian_contact"]\n\n[[purposes]]',
+)
 GUARDIAN_RETENTION = (
     'items = ["name", "email"]\nrecords = { ko = "회원',
     'items = ["name", "email", "guardian_name", "guardian_contact"]\nrecords = { ko = "회원',
@@ -153,7 +156,9 @@ def test_the_confirmation_check_refuses_under_14_with_a_plain_message(app: Flask
 def test_the_birth_date_check_counts_today_on_the_seoul_calendar(
     make_app: Callable[..., Flask], tmp_path: Path, clock: Any
 ) -> None:
-    app = make_app(PRIVACY_POLICY=policy_file(tmp_path, CHILDREN.replace("confirmation", "birth_date"), BIRTH_DATE_ITEM))
+    app = make_app(
+        PRIVACY_POLICY=policy_file(tmp_path, CHILDREN.replace("confirmation", "birth_date"), BIRTH_DATE_ITEM)
+    )
     privacy = app.extensions["privacy"]
     clock.set("2026-11-30T15:30:00+00:00")  # already 2026-12-01 00:30 in Seoul
     with app.app_context():
@@ -212,9 +217,15 @@ def test_guardian_consent_is_recorded_with_how_and_when_then_emptied_once_the_me
         with services.databases.main.connect() as conn:
             row = conn.execute(select(guardian_consents)).mappings().one()
             events = conn.execute(select(consent_events)).mappings().all()
-        assert (row["subject"], row["guardian_name"], row["guardian_contact"]) == ("41", GUARDIAN_NAME, GUARDIAN_CONTACT)
+        assert (row["subject"], row["guardian_name"], row["guardian_contact"]) == (
+            "41",
+            GUARDIAN_NAME,
+            GUARDIAN_CONTACT,
+        )
         assert row["verified_at"].replace(tzinfo=timezone.utc) == verified
-        assert [(e["purpose"], e["granted"], e["channel"]) for e in events] == [("service_improvement", True, "guardian")]
+        assert [(e["purpose"], e["granted"], e["channel"]) for e in events] == [
+            ("service_improvement", True, "guardian")
+        ]
         assert {g.purpose for g in ledger_grants(services.databases.main, "41") if g.granted} == {"service_improvement"}
 
         # While the member stays, the purge keeps it; once they leave, the name and contact go.

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
@@ -113,7 +113,7 @@ def test_without_an_until_withdrawal_class_erased_host_data_is_counted_under_pip
     assert "occurred_at=" in refused.value.message
 
     class Unclassed:
-        items: dict[str, str] = {}
+        items: ClassVar[dict[str, str]] = {}
         retention = None
 
     assert erased_class(load_policy(policy), Unclassed()) == UNTIL_WITHDRAWAL  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
@@ -163,7 +163,7 @@ def test_a_source_with_usage_records_and_no_occurred_at_is_refused_naming_what_i
 class Newsletter:
     """A source that is no model: it destroys its own records past a period."""
 
-    items = {"usage_record": "opened"}
+    items: ClassVar[dict[str, str]] = {"usage_record": "opened"}
     retention = None
 
     def __init__(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from ..errors import PolicyError
 from ..periods import Period, PeriodError, parse_period, zone
+from .children import parse_children
 from .model import (
     BASES,
     COLLECTIONS,
@@ -30,7 +31,6 @@ from .model import (
     RetentionClass,
     Text,
 )
-from .children import parse_children
 from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):

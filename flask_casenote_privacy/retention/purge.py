@@ -24,11 +24,11 @@ from ..storage import archive_tables as archive_db
 from ..storage.engines import as_utc
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
+from .guardian_purge import purge_guardians
 from .ledger import INTERNAL_CLASSES, method_of, statute_of, write_ledger
 from .mail_addresses import ADDRESS_CLASS, expire_mail_addresses
 from .report import PurgeReport, Run
 from .scrub import scrub_all
-from .guardian_purge import purge_guardians
 from .source_purge import purge_sources
 from .tombstones import read_tombstones, reapply_tombstones, shred_keys
 

@@ -59,7 +59,7 @@ def purge_sources(
         assert cls.period is not None
         target = f"host:{name}"[:64]
         entry = report.cls(cls.id, statute_of(services, cls.id))
-        method = f"DELETE from the host's {name}: rows past {cls.period} after their own date"
+        method = f"rows of the host's {name} deleted {cls.period} after their own date"
 
         def counted(count: int, retention: str = cls.id, method: str = method, target: str = target) -> None:
             with services.databases.main.begin() as conn:
@@ -114,7 +114,9 @@ def purge_model_rows(
         return add_period(when, period, tz)
 
     with source.session() as session:
-        due = int(session.scalar(sa.select(sa.func.count()).select_from(source.model).where(column <= surely_past)) or 0)
+        due = int(
+            session.scalar(sa.select(sa.func.count()).select_from(source.model).where(column <= surely_past)) or 0
+        )
         near = session.execute(
             sa.select(*keys, column).where(column > surely_past, column <= surely_within).order_by(column)
         ).all()
@@ -159,8 +161,5 @@ def _delete(session: Any, keys: list[Any], rows: list[tuple[Any, ...]]) -> int:
         # Overwrite what is deleted instead of leaving it in free pages (as erasure does).
         session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
     table = keys[0].table
-    if len(keys) == 1:
-        where = keys[0].in_([r[0] for r in rows])
-    else:
-        where = sa.tuple_(*keys).in_(rows)
+    where = keys[0].in_([r[0] for r in rows]) if len(keys) == 1 else sa.tuple_(*keys).in_(rows)
     return int(session.execute(sa.delete(table).where(where)).rowcount or 0)

@@ -46,12 +46,12 @@ def check_age(services: Services, *, birth_date: Any = None, confirmed: bool | N
     elif birth_date is not None:
         if rule.age_check != "birth_date":
             problems.append(
-                "the policy collects no birth date ([children] age_check = \"confirmation\"): "
+                'the policy collects no birth date ([children] age_check = "confirmation"): '
                 "check with confirmed= (the member confirms their age)"
             )
         born = _birth_date(birth_date, today, problems)
     elif rule.age_check != "confirmation":
-        problems.append("the policy checks the birth date ([children] age_check = \"birth_date\"): give birth_date=")
+        problems.append('the policy checks the birth date ([children] age_check = "birth_date"): give birth_date=')
     elif not isinstance(confirmed, bool):
         problems.append(f"confirmed must be true or false, not {type(confirmed).__name__}")
     if problems:
@@ -118,7 +118,7 @@ def record_guardian_consent(
     if problems:
         raise InvalidRequest("guardian consent: " + "; ".join(problems))
     with services.databases.main.begin() as conn:
-        row_id = conn.execute(
+        inserted = conn.execute(
             insert(guardian_consents).values(
                 subject=identity,
                 guardian_name=guardian_name.strip(),
@@ -128,7 +128,9 @@ def record_guardian_consent(
                 recorded_at=now,
                 policy_version=policy.version,
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert inserted is not None
+        row_id = inserted[0]
         record_consent_rows(conn, policy, identity, dict.fromkeys(chosen, True), channel="guardian", now=now)
     tz = policy.tz
     return {
@@ -144,7 +146,9 @@ class ChildrenFacade:
     """``Privacy``'s methods for children under the minimum age (kept here: the extension
     module is the wiring). ``services`` is the current app's."""
 
-    services: Services
+    @property
+    def services(self) -> Services:
+        raise NotImplementedError  # Privacy.services: the current app's
 
     def check_age(self, birth_date: Any = None, *, confirmed: bool | None = None) -> AgeCheck:
         """Check a sign-up against the policy's ``[children]`` rule (개인정보 보호법 제22조의2).

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from flask_casenote_privacy.storage.engines import UTCDateTime
+
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 revision = "main_0012"
