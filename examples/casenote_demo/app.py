@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import click
-from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import Flask, abort, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -110,6 +110,9 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
+        if not has_request_context():
+            return {}  # `flask privacy policy show` renders the policy outside any request
+
         def t(key_or_ko: str, en: str | None = None) -> str:
             if en is None:
                 ko, en_text = TEXT[key_or_ko]
