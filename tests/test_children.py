@@ -244,6 +244,29 @@ def test_guardian_consent_is_recorded_with_how_and_when_then_emptied_once_the_me
         assert not re.search(GUARDIAN_CONTACT, json.dumps(rows, ensure_ascii=False))
 
 
+def test_a_withdrawal_empties_the_guardians_name_and_contact_in_its_own_run(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL], tmp_path: Path
+) -> None:
+    main, archive = database_urls
+    app = make_app(
+        PRIVACY_POLICY=guardian_policy(tmp_path), PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive
+    )
+    privacy = app.extensions["privacy"]
+    with app.app_context():
+        privacy.record_guardian_consent(
+            "42", guardian_name=GUARDIAN_NAME, guardian_contact=GUARDIAN_CONTACT, method="written"
+        )
+        privacy.record_guardian_consent("43", guardian_name="이보호", guardian_contact="010-9999-0000", method="email")
+        request = privacy.register_request(subject="42", kind="withdraw", channel="written", scope="all")
+        assert request["status"] == "completed"
+        with privacy.services.databases.main.connect() as conn:
+            rows = {r["subject"]: r for r in conn.execute(select(guardian_consents)).mappings()}
+        assert (rows["42"]["guardian_name"], rows["42"]["guardian_contact"]) == (None, None)
+        assert rows["43"]["guardian_contact"] == "010-9999-0000"  # another member's: untouched
+        ledger = [r for r in destruction_history(privacy.services) if r["run_id"] == request["id"]]
+        assert [(r["retention"], r["target"], r["count"]) for r in ledger] == [("membership", "guardian_consent", 1)]
+
+
 def test_the_preset_accepts_no_guardian_consent(app: Flask) -> None:
     with app.app_context(), pytest.raises(InvalidRequest, match="accepts no legal representative's consent"):
         app.extensions["privacy"].record_guardian_consent(

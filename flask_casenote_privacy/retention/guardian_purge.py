@@ -1,7 +1,8 @@
 """A legal representative's name and contact (개인정보 보호법 제22조의2 제2항) are kept as
-long as the member they consented for: once that member has left, the purge empties
-them, counted in the destruction ledger in the same transaction. The proof that
-consent was given (method, times, policy version) stays, as the consent ledger does.
+long as the member they consented for: the member's withdrawal empties them (the
+request's run), and the purge empties any a crash left behind, each counted in the
+destruction ledger in the same transaction. The proof that consent was given (method,
+times, policy version) stays, as the consent ledger does.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from .ledger import UNTIL_WITHDRAWAL, method_of, statute_of, write_ledger
 
 if TYPE_CHECKING:
     from ..services import Services
-    from .report import PurgeReport
+    from .report import PurgeReport, Run
 
-__all__ = ["TARGET", "purge_guardians"]
+__all__ = ["TARGET", "empty_guardian_of", "purge_guardians"]
 
 TARGET = "guardian_consent"
 
@@ -55,3 +56,23 @@ def purge_guardians(
         entry = report.cls(retention, statute_of(services, retention))
         entry.destroyed += count
         entry.targets.add(TARGET)
+
+
+def empty_guardian_of(services: Services, identity: str, run: Run) -> int:
+    """Empty the representative's name and contact of member ``identity``, who is leaving
+    (a withdrawal or a completed deletion: ``run`` is the request). Safe to repeat."""
+    t = guardian_consents
+    engine = services.databases.main
+    with engine.begin() as conn:
+        count = int(
+            conn.execute(
+                update(t)
+                .where(t.c.subject == identity, t.c.guardian_name.is_not(None))
+                .values(guardian_name=None, guardian_contact=None, destroyed_at=services.now())
+            ).rowcount
+            or 0
+        )
+        if count:
+            method = method_of(engine, "legal representative's name and contact set to NULL on withdrawal; ")
+            write_ledger(conn, services, run, _class(services), TARGET, count, method)
+    return count
