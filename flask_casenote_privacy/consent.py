@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy.engine import Connection
 
 from .policy.diff import Lapse
 from .policy.model import Policy
@@ -31,12 +32,14 @@ __all__ = [
     "in_force",
     "ledger_grants",
     "record_consent",
+    "record_consent_rows",
     "validate_choices",
 ]
 
 # Channels a ledger event can come through: the consent page, an anonymous
-# visitor's cookie carried over at sign-in, and a withdrawal request.
-CHANNELS = ("web", "cookie", "withdrawal")
+# visitor's cookie carried over at sign-in, a withdrawal request, and a legal
+# representative's consent for a child (개인정보 보호법 제22조의2).
+CHANNELS = ("web", "cookie", "withdrawal", "guardian")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,23 @@ def record_consent(
     """Append one ledger event per choice, in one transaction."""
     if not choices:
         return
+    with engine.begin() as conn:
+        record_consent_rows(conn, policy, subject, choices, channel=channel, now=now)
+
+
+def record_consent_rows(
+    conn: Connection,
+    policy: Policy,
+    subject: str,
+    choices: Mapping[str, bool],
+    *,
+    channel: str,
+    now: datetime,
+) -> None:
+    """:func:`record_consent` inside the caller's transaction (a legal representative's
+    consent is written with its own record: rights/guardians.py)."""
+    if not choices:
+        return
     rows = [
         {
             "subject": subject,
@@ -124,8 +144,7 @@ def record_consent(
         }
         for purpose_id, granted in choices.items()
     ]
-    with engine.begin() as conn:
-        conn.execute(insert(consent_events), rows)
+    conn.execute(insert(consent_events), rows)
 
 
 def change_consent(

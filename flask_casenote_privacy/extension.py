@@ -29,6 +29,7 @@ from .retention.purge import purge
 from .retention.report import PurgeReport
 from .rights import requests
 from .rights.export import export_subject
+from .rights.guardians import ChildrenFacade
 from .rights.provisions import record_provision
 from .services import Clock, Loaders, Services, check_source, system_clock
 from .signing import WithdrawTokens, signing_keys
@@ -106,7 +107,7 @@ def _at_exit(states: WeakKeyDictionary[Flask, _AppState]) -> None:
         state.writer.flush(timeout=30)
 
 
-class Privacy:
+class Privacy(ChildrenFacade):
     """Make the app's privacy policy executable.
 
     >>> app = Flask(__name__)

@@ -21,17 +21,26 @@ from sqlalchemy.exc import SQLAlchemyError
 from .addresses import same_address
 from .config import Settings
 from .consent import ConsentCookie
-from .errors import UnknownPolicyId
+from .errors import ConfigurationError, UnknownPolicyId
 from .mail import Mailer
 from .periods import Period, add_period
 from .policy.diff import Lapse
 from .policy.model import Policy
 from .signing import WithdrawTokens
-from .sources import DataSource
+from .sources import DataSource, ModelSource, period_classes
 from .storage import incarnations, policy_history
 from .storage.engines import Databases
 
-__all__ = ["Clock", "Loaders", "Services", "check_source", "current_services", "items_of", "system_clock"]
+__all__ = [
+    "Clock",
+    "Loaders",
+    "Services",
+    "check_source",
+    "check_source_period",
+    "current_services",
+    "items_of",
+    "system_clock",
+]
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("flask_casenote_privacy.services")
@@ -76,6 +85,37 @@ def check_source(policy: Policy, name: str, source: DataSource) -> None:
             problems.append(f"retention class {source.retention!r} has no period; archived records need one")
     if problems:
         raise ValueError(f"data source {name!r}: " + "; ".join(problems))
+    check_source_period(policy, name, source)
+
+
+def check_source_period(policy: Policy, name: str, source: DataSource) -> None:
+    """A source whose items the policy keeps for a period must be destroyable by that
+    period (개인정보 보호법 제21조 제1항): a model needs ``occurred_at=``, any other
+    source a ``purge_expired`` method (see ``retention/source_purge.py``)."""
+    classes = period_classes(policy, source)
+    if not classes:
+        return
+    described = ", ".join(f"{c.id!r} ({c.period})" for c in classes)
+    if len(classes) > 1:
+        raise ConfigurationError(
+            f"data source {name!r}",
+            f"its items fall under several retention classes with a period ({described}); "
+            "register one source per class, so each row has one period",
+        )
+    if isinstance(source, ModelSource):
+        if source.occurred_at is None:
+            raise ConfigurationError(
+                f"data source {name!r}",
+                f"its items ({', '.join(sorted(source.items))}) are kept for retention class {described}, "
+                "counted from each row's own date, but it was registered without occurred_at=: "
+                'name the column holding that date (e.g. occurred_at="created_at")',
+            )
+    elif not callable(getattr(source, "purge_expired", None)):
+        raise ConfigurationError(
+            f"data source {name!r}",
+            f"its items are kept for retention class {described}, but the source has no "
+            "purge_expired(now, period, tz, dry_run=...) method to destroy its records past that period",
+        )
 
 
 class Services:

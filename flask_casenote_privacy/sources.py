@@ -22,9 +22,18 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from .policy.model import Policy, RetentionClass
 from .storage.engines import checkpoint_wal
 
-__all__ = ["DataSource", "ModelSource", "SourceRecord", "fingerprinted_records", "json_safe", "source_label"]
+__all__ = [
+    "DataSource",
+    "ModelSource",
+    "SourceRecord",
+    "fingerprinted_records",
+    "json_safe",
+    "period_classes",
+    "source_label",
+]
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,14 @@ def fingerprinted_records(source: DataSource, subject: str) -> list[SourceRecord
     """
     whole = getattr(source, "whole_records", None)
     return list(whole(subject)) if whole is not None else source.export(subject)
+
+
+def period_classes(policy: Policy, source: DataSource) -> list[RetentionClass]:
+    """The retention classes with a period that name one of ``source``'s items: its rows
+    are destroyed that period after their own date (``occurred_at``), member or not
+    (개인정보 보호법 제21조 제1항). A class kept "until withdrawal" is not among them."""
+    items = set(source.items)
+    return [c for c in policy.retention if c.period is not None and items & set(c.items)]
 
 
 _NO_SUCH_SUBJECT = object()

@@ -9,13 +9,14 @@ extension erases them through: after "withdraw everything" Flask-Login's
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask_login import LoginManager, UserMixin, current_user, login_user
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import ForeignKey, Integer, String, func, select
+from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 db = SQLAlchemy()
@@ -34,6 +35,8 @@ class Note(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     text: Mapped[str] = mapped_column(String(200))
+    # A usage record: destroyed 3 months after this date (naive UTC), member or not.
+    written_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: datetime(2026, 11, 30, 3, 0))
 
 
 MEMBER_EMAIL = "login.member@example.kr"
@@ -74,7 +77,7 @@ def wire_host(app: Flask, privacy: Any, *, integration: bool = True) -> None:
         return current_user.email if current_user.is_authenticated and current_user.is_officer else None
 
     privacy.register_model(User, subject="id", items={"name": "name", "email": "email"})
-    privacy.register_model(Note, subject="user_id", items={"usage_record": "text"})
+    privacy.register_model(Note, subject="user_id", items={"usage_record": "text"}, occurred_at="written_at")
 
     @app.get("/login/<int:user_id>")
     def login(user_id: int) -> str:

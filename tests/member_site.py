@@ -34,6 +34,7 @@ class SearchHistory(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     query: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    searched_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC: usage records go 3 months after it
 
 
 class Payment(Base):
@@ -62,7 +63,8 @@ class Site:
             for n, (paid_at, amount) in enumerate(payments):
                 when = datetime.fromisoformat(paid_at).astimezone(timezone.utc).replace(tzinfo=None)
                 s.add(Payment(user_id=user_id, amount=amount, memo=f"card ****{PROBE_CARD_LAST4} #{n}", paid_at=when))
-            s.add(SearchHistory(user_id=user_id, query="이혼 소송 판례"))
+            searched = self.privacy.clock().astimezone(timezone.utc).replace(tzinfo=None)
+            s.add(SearchHistory(user_id=user_id, query="이혼 소송 판례", searched_at=searched))
 
     def count(self, model: type[Any], user_id: int) -> int:
         from sqlalchemy import func, select
@@ -105,7 +107,11 @@ def build_site(
     privacy = site.privacy
     privacy.register_model(User, subject="id", items={"name": "name", "email": "email"}, session_factory=site.Session)
     privacy.register_model(
-        SearchHistory, subject="user_id", items={"usage_record": "query"}, session_factory=site.Session
+        SearchHistory,
+        subject="user_id",
+        items={"usage_record": "query"},
+        occurred_at="searched_at",
+        session_factory=site.Session,
     )
     privacy.register_model(
         Payment,

@@ -10,13 +10,16 @@ import json
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
 from sqlalchemy import insert, select
+from sqlalchemy.orm import sessionmaker
 
-from flask_casenote_privacy.retention.ledger import destruction_history
+from flask_casenote_privacy import ConfigurationError, load_policy
+from flask_casenote_privacy.retention.erasure import erased_class
+from flask_casenote_privacy.retention.ledger import _UNTIL_WITHDRAWAL_STATUTE, UNTIL_WITHDRAWAL, destruction_history
 from flask_casenote_privacy.storage.archive_tables import archived_records
 from flask_casenote_privacy.storage.crypto import subject_ref
 from flask_casenote_privacy.storage.tables import tombstones
@@ -94,23 +97,31 @@ def test_erased_host_data_is_counted_under_the_until_withdrawal_class_that_names
 
 
 def test_without_an_until_withdrawal_class_erased_host_data_is_counted_under_pipa_article_21(
-    make_site: Callable[..., Site], tmp_path: Path
+    make_app: Callable[..., Flask], tmp_path: Path
 ) -> None:
+    """A policy keeping members' data a year (no "until withdrawal" class): the users
+    table must then be purged a year after each row's date, and registering it without
+    occurred_at= is refused (PIPA Art. 21(1)). Host data whose items no class names is
+    counted under PIPA Art. 21's general duty, as before."""
     policy = edited_policy(
         tmp_path,
         'id = "membership"\nlabel = { ko = "회원 정보", en = "Membership data" }\nperiod = "until withdrawal"\n',
         'id = "membership"\nlabel = { ko = "회원 정보", en = "Membership data" }\nperiod = "P1Y"\n',
     )
-    site = make_site(PRIVACY_POLICY=policy, PRIVACY_CSRF=False)
-    request_id = withdraw(site)
-    rows = ledger(site, request_id)
-    assert counts(rows) == {
-        ("host:users", "until_withdrawal"): 1,
-        ("host:search_history", "until_withdrawal"): 1,
-        ("host:payments", "payment_record"): 1,
-    }
-    assert "개인정보 보호법 제21조" in rows[("host:users", "until_withdrawal")]["statute"]
-    assert member_data(site) == (0, 0, 0)
+    privacy = make_app(PRIVACY_POLICY=policy).extensions["privacy"]
+    with pytest.raises(ConfigurationError) as refused:  # registering touches no database
+        privacy.register_model(
+            User, subject="id", items={"name": "name", "email": "email"}, session_factory=sessionmaker()
+        )
+    assert "'users'" in refused.value.message and "'membership' (P1Y)" in refused.value.message
+    assert "occurred_at=" in refused.value.message
+
+    class Unclassed:
+        items: ClassVar[dict[str, str]] = {}
+        retention = None
+
+    assert erased_class(load_policy(policy), Unclassed()) == UNTIL_WITHDRAWAL  # type: ignore[arg-type]
+    assert "개인정보 보호법 제21조" in _UNTIL_WITHDRAWAL_STATUTE
 
 
 # -- a deletion request takes the withdrawal's path ----------------------------------------

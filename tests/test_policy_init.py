@@ -53,6 +53,7 @@ EXPECTED_PLACEHOLDERS = [
     "safety.measures[0]",
     "safety.measures[1]",
     "safety.measures[2]",
+    "children.guardian_consent",
 ]
 
 
@@ -67,6 +68,8 @@ def fill_in(text: str) -> str:
             return '"privacy@hanbit.example"'
         if key == "homepage":
             return '"https://hanbit.example"'
+        if key == "guardian_consent":
+            return "false"
         if key == "name" and "controller" in current:
             return '{ ko = "한빛전자 주식회사", en = "Hanbit Electronics Co." }'
         return '"Hanbit Electronics"'

@@ -244,11 +244,17 @@ def seed_everything(site: Site, clock: Any) -> None:
     withdraw(site)  # archives one payment (expires 2029-03-15) and logs the request
 
 
+def searches_kept(site: Site) -> int:
+    with site.Session() as s:
+        return int(s.scalar(select(func.count()).select_from(SearchHistory)) or 0)
+
+
 def test_dry_run_prints_the_same_figures_and_changes_nothing(site: Site, clock: Any) -> None:
     seed_everything(site, clock)
     app = site.app
     now = "2029-03-15T14:00:00+09:00"  # everything above is past its time, and the payment too
     before = table_counts(app)
+    searches = searches_kept(site)
     dry = purge_json(app, "--now", now, "--dry-run")
     assert dry["dry_run"] is True
     assert table_counts(app) == before
@@ -266,7 +272,9 @@ def test_dry_run_prints_the_same_figures_and_changes_nothing(site: Site, clock: 
     after = table_counts(app)
     assert after["access_log"] == 0 and after["archived_records"] == 0 and after["subject_keys"] == 0
     assert after["provisions"] == 1  # five years: still kept
-    assert real["destroyed"] == sum(before[k] - after[k] for k in before if k != "tombstones")
+    # ...and the searches of members who stay, past their three months (PIPA Art. 21(1)).
+    assert searches > 0 and searches_kept(site) == 0
+    assert real["destroyed"] == sum(before[k] - after[k] for k in before if k != "tombstones") + searches
     text_dry = run_purge(app, "--now", now, "--dry-run")
     assert "dry run: nothing changed" in text_dry.stdout
 
@@ -320,10 +328,13 @@ def test_ledger_counts_every_destruction_per_run_and_class_without_personal_data
     seed_everything(site, clock)
     app = site.app
     before = table_counts(app)
+    searches = searches_kept(site)
     clock.set("2031-12-01T09:00:00+09:00")
     report = purge_json(app, "--executor", "officer-kim")  # the clock: everything expired
     after = table_counts(app)
-    destroyed_rows = sum(before[k] - after[k] for k in before if k != "tombstones")
+    # The privacy tables' rows, and the searches of members who stay (3 months: PIPA Art. 21(1)).
+    destroyed_rows = sum(before[k] - after[k] for k in before if k != "tombstones") + searches
+    assert searches > 0 and searches_kept(site) == 0
     assert destroyed_rows == report["destroyed"] > 0
 
     withdrawal_rows = [r for r in history(app) if r["executor"] == "withdrawal"]

@@ -151,6 +151,7 @@ class Post(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     author_id: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(String(200))
+    posted_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: datetime(2026, 11, 30, 3, 0))
 
 
 class Comment(Base):
@@ -187,7 +188,12 @@ def orm_host(
     Session = sessionmaker(engine)
     privacy = app.extensions["privacy"]
     privacy.register_model(
-        Post, subject="author_id", items={"usage_record": "body"}, session_factory=Session, orm_delete=True
+        Post,
+        subject="author_id",
+        items={"usage_record": "body"},
+        occurred_at="posted_at",
+        session_factory=Session,
+        orm_delete=True,
     )
     privacy.register_model(Comment, subject="author_id", session_factory=Session)  # default: bulk DELETE
 

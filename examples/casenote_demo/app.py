@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import click
-from flask import Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import Flask, abort, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -65,7 +65,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     privacy = Privacy(app)
     # Host data the withdrawal, access and archive reach (parents first: erased last).
     privacy.register_model(User, subject="id", items={"name": "name", "email": "email"})
-    privacy.register_model(Search, subject="user_id", items={"usage_record": "query"})
+    # Searches are usage records: the policy keeps them 3 months (access_log class), so
+    # `flask privacy purge` destroys each one 3 months after searched_at, member or not.
+    privacy.register_model(Search, subject="user_id", items={"usage_record": "query"}, occurred_at="searched_at")
     # A payment record (전자상거래법) is what was paid, for what, when, under which approval.
     privacy.register_model(
         Payment,
@@ -108,6 +110,9 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
+        if not has_request_context():
+            return {}  # `flask privacy policy show` renders the policy outside any request
+
         def t(key_or_ko: str, en: str | None = None) -> str:
             if en is None:
                 ko, en_text = TEXT[key_or_ko]
@@ -127,6 +132,7 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
             ],
             "gpc": request.headers.get("Sec-GPC") == "1",
             "is_officer": privacy.services.is_officer(),
+            "min_age": (privacy.policy.children.minimum_age if privacy.policy.children else 14),
         }
 
     @app.get("/")
@@ -143,6 +149,11 @@ def register_routes(app: Flask, privacy: Privacy) -> None:
                 return render_template("signup.html"), 400
             if db.session.scalar(select(User).where(User.email == email)):
                 flash("이미 가입한 이메일입니다. / This email is already a member.")
+                return render_template("signup.html"), 400
+            # 개인정보 보호법 제22조의2: the policy's [children] rule (Casenote: 14, no guardian consent).
+            age = privacy.check_age(confirmed=request.form.get("age_14") == "yes")
+            if not age.allowed:
+                flash(age.message(lang()))
                 return render_template("signup.html"), 400
             user = User(name=name, email=email)
             db.session.add(user)

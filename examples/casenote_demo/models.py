@@ -29,7 +29,8 @@ class Search(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     query: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    searched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Usage records (3 months): the purge finds the rows past their period by this column.
+    searched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class Payment(db.Model):  # type: ignore[name-defined,misc]

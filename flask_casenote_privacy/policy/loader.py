@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from ..errors import PolicyError
 from ..periods import Period, PeriodError, parse_period, zone
 from .contents import ContentsReader
+from .children import parse_children
 from .model import (
     BASES,
     COLLECTIONS,
@@ -175,6 +176,7 @@ class _Reader(ContentsReader):
             "department",
             "safety",
             "remedies",
+            "children",
         }
         data = self.table(
             "policy",
@@ -251,6 +253,7 @@ class _Reader(ContentsReader):
         department = self.department(data.get("department"))
         safety = self.safety(data.get("safety"))
         remedies = self.remedies(data)
+        children = parse_children(self, data.get("children"), {i.id: i.collection for i in items})
         if self.problems:
             return None
         return Policy(
@@ -272,6 +275,7 @@ class _Reader(ContentsReader):
             department=department,
             safety=safety,
             remedies=remedies,
+            children=children,
         )
 
     def controller(self, raw: Any) -> Controller:

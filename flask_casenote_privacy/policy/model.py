@@ -18,6 +18,7 @@ from ..errors import UnknownPolicyId
 from ..periods import Period, zone
 
 if TYPE_CHECKING:  # contents.py builds on Text; the policy only refers to its types
+    from .children import Children
     from .contents import Department, Overseas, Remedy, Rights, Safety
 
 __all__ = [
@@ -197,6 +198,7 @@ class Policy:
     department: Department | None = None
     safety: Safety | None = None
     remedies: tuple[Remedy, ...] = ()
+    children: Children | None = None  # [children]: 개인정보 보호법 제22조의2 (policy/children.py)
 
     @property
     def default_language(self) -> str:
@@ -354,6 +356,7 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
         },
         "cookies": _text(policy.cookies),
         **_contents_dict(policy),
+        **({} if policy.children is None else {"children": policy.children.to_dict()}),
     }
 
 

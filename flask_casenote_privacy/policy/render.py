@@ -7,6 +7,7 @@ from typing import Any
 
 from . import i18n
 from .contents import Measure
+from .children import children_context
 from .model import Policy
 from .render_contents import contents_context, kept_items
 
@@ -142,6 +143,7 @@ def policy_context(policy: Policy, lang: str, measures: tuple[Measure, ...] = ()
         "cookies": t(policy.cookies),
         "cookie_purposes": cookie_purposes,
         **contents_context(policy, lang, t, measures),
+        "children": children_context(policy.children, lang, policy.default_language),
     }
 
 

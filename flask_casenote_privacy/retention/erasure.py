@@ -25,6 +25,7 @@ from ..sources import DataSource, fingerprinted_records
 from ..storage.crypto import subject_ref
 from ..storage.tables import destructions
 from .archiving import archive_subject
+from .guardian_purge import empty_guardian_of
 from .ledger import UNTIL_WITHDRAWAL, statute_of, write_ledger
 from .report import PurgeReport, Run
 from .tombstones import RESTORED, add_subject_tombstone, record_digest
@@ -132,6 +133,7 @@ def erase_for_request(services: Services, identity: str, request_id: str) -> Non
 
     run = Run(request_id, services.now(), REQUEST_EXECUTOR)
     erase_subjects(services, [host], run, method=method, request_id=request_id, identities={host: identity})
+    empty_guardian_of(services, identity, run)  # a legal representative's contact (PIPA §22-2②)
 
 
 def erase_restored(

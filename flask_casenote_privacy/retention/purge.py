@@ -3,7 +3,8 @@ counted in the destruction ledger (파기 기록) in the same transaction.
 
 Targets: access-log rows, archived records (then the subject's key once none
 of their records remains: crypto-shredding), provision records, operator
-access records, spent withdrawal links. Nothing is touched before its time;
+access records, spent withdrawal links, and registered host sources whose items
+have a period (retention/source_purge.py). Nothing is touched before its time;
 two purges at once destroy each row once; a killed purge completes next run.
 """
 
@@ -23,10 +24,12 @@ from ..storage import archive_tables as archive_db
 from ..storage.engines import as_utc
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
+from .guardian_purge import purge_guardians
 from .ledger import INTERNAL_CLASSES, method_of, statute_of, write_ledger
 from .mail_addresses import ADDRESS_CLASS, expire_mail_addresses
 from .report import PurgeReport, Run
 from .scrub import scrub_all
+from .source_purge import purge_sources
 from .tombstones import read_tombstones, reapply_tombstones, shred_keys
 
 if TYPE_CHECKING:
@@ -92,6 +95,9 @@ def purge(
         if not dry_run:
             _destroy_expired(scope, engine, target, batch_size)
         _tally(scope, engine, target, expired=dry_run)
+    # Host rows past their class's period, member or not (개인정보 보호법 제21조 제1항).
+    purge_sources(services, report, now, dry_run, wanted, batch_size)
+    purge_guardians(services, report, now, dry_run, wanted)  # 법정대리인 contact of members who left
     if wanted is None or "subject_key" in wanted:
         shred_keys(services, report, now, dry_run, wanted)
     if not dry_run and (wanted is None or ADDRESS_CLASS in wanted):

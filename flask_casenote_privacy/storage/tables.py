@@ -36,6 +36,7 @@ __all__ = [
     "consent_events",
     "destruction_table",
     "destructions",
+    "guardian_consents",
     "metadata",
     "operator_access",
     "outbox",
@@ -280,6 +281,26 @@ tombstones = Table(
     Column("ref", String(64), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("destroyed_at", UTCDateTime, nullable=False),
+)
+
+
+# A legal representative's (법정대리인) consent for a member under the policy's minimum
+# age (개인정보 보호법 제22조의2, 시행령 제17조의2): who consented, how it was confirmed,
+# when. The representative's name and contact are personal data: the purge empties them
+# once the member has left (retention/guardian_purge.py); the proof (method, times) stays.
+guardian_consents = Table(
+    "privacy_guardian_consent",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(SUBJECT), nullable=False),
+    Column("guardian_name", String(100), nullable=True),
+    Column("guardian_contact", String(200), nullable=True),
+    Column("method", String(32), nullable=False),
+    Column("verified_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("destroyed_at", UTCDateTime, nullable=True),
+    Index("ix_privacy_guardian_consent_subject", "subject"),
 )
 
 

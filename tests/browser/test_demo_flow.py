@@ -136,6 +136,7 @@ def test_member_story_from_sign_up_to_purge(
     expect(page.locator("h1")).to_have_text("회원가입")
     page.fill("#signup-name", MEMBER_NAME)
     page.fill("#signup-email", MEMBER_EMAIL)
+    page.check("#signup-age")  # 만 14세 이상입니다 (the policy refuses members under 14)
     shots(page, "02-signup")
     page.click("#signup-submit")
     expect(page.locator("#nav-my-privacy")).to_be_visible()

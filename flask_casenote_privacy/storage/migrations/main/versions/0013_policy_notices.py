@@ -1,7 +1,7 @@
 """Policy-change notices: which member was told of which new version.
 
 Revision ID: main_0013
-Revises: main_0009
+Revises: main_0012
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from flask_casenote_privacy.storage.engines import UTCDateTime
 
 revision = "main_0013"
-down_revision = "main_0009"
+down_revision = "main_0012"
 branch_labels = None
 depends_on = None
 
