@@ -16,7 +16,7 @@ from ..storage.tables import requests as requests_table
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["limit_access", "refusal_problems", "withholdable_parts"]
+__all__ = ["limit_access", "refusal_problems", "withhold", "withholdable_parts"]
 
 
 def withholdable_parts(services: Services) -> dict[str, str]:
@@ -77,3 +77,35 @@ def limit_access(
                 decided_by=officer[:191] if officer else None,
             )
         )
+
+
+def withhold(services: Services, data: dict[str, Any]) -> dict[str, Any]:
+    """The member's own export (``GET /privacy/export``) without the parts an access
+    answer withheld (PIPA §35④): a withheld item's column leaves every record and the
+    access log, a withheld source leaves whole. An upheld objection releases them.
+    The officer's export is never filtered: the officer decides on all of it."""
+    parts = {
+        part
+        for req in data.get("requests", [])
+        if req["kind"] == "access" and req["status"] == "completed"
+        for part in req.get("withheld") or []
+    }
+    if not parts:
+        return data
+    sources = {}
+    for name, source in data["sources"].items():
+        if f"source:{name}" in parts:
+            continue
+        columns = {column for item, column in source["items"].items() if item in parts}
+        records = [{k: v for k, v in record.items() if k not in columns} for record in source["records"]]
+        sources[name] = {**source, "records": records}
+    fields = {field for field, item in services.field_items.items() if item in parts}
+    return {
+        **data,
+        "sources": sources,
+        "access_log": [{k: v for k, v in row.items() if k not in fields} for row in data["access_log"]],
+        "archived_records": [
+            r for r in data["archived_records"] if f"source:{r.get('source')}" not in parts
+        ],
+        "withheld": sorted(parts),
+    }

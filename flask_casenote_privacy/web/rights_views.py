@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 
 from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
 from ..rights.export import export_subject
+from ..rights.grounds import withhold
 from ..rights.objections import object_to_request
 from ..rights.records import get_request
 from ..rights.requests import read_withdraw_link, register_request, request_withdraw_link
@@ -172,7 +173,7 @@ def add_rights_routes(
     def export() -> Response:
         """Everything held about the signed-in subject (열람), as JSON."""
         subject = subject_or_401()
-        response = jsonify(export_subject(services, subject))
+        response = jsonify(withhold(services, export_subject(services, subject)))
         if request.args.get("download"):
             response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
         return response
