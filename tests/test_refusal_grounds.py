@@ -68,9 +68,7 @@ def test_an_access_request_is_never_refused_on_a_processing_stop_ground(site: Si
     assert requests_in_db(site) == before and outbox.messages == []
 
 
-def test_an_access_request_limited_to_a_part_answers_the_rest_and_names_what_is_withheld(
-    site: Site, smtp: Any
-) -> None:
+def test_an_access_request_limited_to_a_part_answers_the_rest_and_names_what_is_withheld(site: Site, smtp: Any) -> None:
     _, _, outbox = smtp
     desk = Desk(site)
     req = desk.register(subject="41", kind="access").get_json()

@@ -104,8 +104,6 @@ def withhold(services: Services, data: dict[str, Any]) -> dict[str, Any]:
         **data,
         "sources": sources,
         "access_log": [{k: v for k, v in row.items() if k not in fields} for row in data["access_log"]],
-        "archived_records": [
-            r for r in data["archived_records"] if f"source:{r.get('source')}" not in parts
-        ],
+        "archived_records": [r for r in data["archived_records"] if f"source:{r.get('source')}" not in parts],
         "withheld": sorted(parts),
     }

@@ -20,7 +20,7 @@ from ..storage.tables import objections as objections_table
 from ..storage.tables import requests as requests_table
 from .outbox import enqueue, wake
 from .records import get_request, load_request
-from .requests import CHANNELS, complete_request, notify
+from .requests import CHANNELS, complete_request
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -155,7 +155,7 @@ def decide_objection(
                 .where(requests_table.c.id == request_id)
                 .values(refusal_ground=None, refusal_reason=None, result=json.dumps(result, ensure_ascii=False))
             )
-        notify(services, request_id, "access_ready")
+        _tell(services, req, "access_ready")
         return get_request(services, request_id)
     if req["status"] == "refused":  # reopened, then carried out as if never refused
         with services.databases.main.begin() as conn:
