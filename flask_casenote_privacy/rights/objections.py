@@ -133,7 +133,7 @@ def decide_objection(
     assert isinstance(reason, str)
     now = services.now()
     with services.databases.main.begin() as conn:
-        conn.execute(
+        decided = conn.execute(
             update(objections_table)
             .where(objections_table.c.id == open_one["id"], objections_table.c.status == "open")
             .values(
@@ -142,7 +142,9 @@ def decide_objection(
                 decided_by=officer[:191] if officer else None,
                 decision_reason=reason.strip(),
             )
-        )
+        ).rowcount
+    if not decided:  # another officer decided it in the meantime
+        raise InvalidRequest(f"request {request_id} has no objection waiting for a decision")
     _tell(services, req, "objection_decided")
     if decision == "dismissed":
         return get_request(services, request_id)

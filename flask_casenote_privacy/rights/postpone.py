@@ -79,7 +79,7 @@ def postpone_request(
     assert isinstance(reason, str)
     assert new_due is not None
     with services.databases.main.begin() as conn:
-        conn.execute(
+        postponed = conn.execute(
             update(requests_table)
             .where(requests_table.c.id == request_id, requests_table.c.status == "registered")
             .values(
@@ -88,6 +88,8 @@ def postpone_request(
                 postponed_at=now,
                 postponed_reason=reason.strip(),
             )
-        )
+        ).rowcount
+    if not postponed:  # completed or refused in the meantime
+        raise InvalidRequest(f"request {request_id} is no longer registered")
     notify(services, request_id, "access_postponed")
     return get_request(services, request_id)
