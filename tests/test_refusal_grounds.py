@@ -193,3 +193,7 @@ def test_the_policy_page_lists_each_rights_grounds(site: Site) -> None:
     assert 'id="access-grounds"' in rights and "법률에 따라 열람이 금지되거나 제한되는 경우" in rights
     assert 'id="deletion-grounds"' in rights and "삭제 요구는 거절하지 않습니다" in rights
     assert 'id="objection"' in rights
+    english = site.app.test_client().get("/privacy/policy?lang=en").get_data(as_text=True)
+    assert "A deletion request is not refused. Records are kept apart only on this ground" in english
+    shown = site.app.test_cli_runner().invoke(args=["privacy", "policy", "show"]).stdout
+    assert "[access_limited_by_law]" in shown and "[kept_by_law]" in shown and "[contract_impossible]" in shown
