@@ -51,7 +51,6 @@ __all__ = [
 
 KINDS = ("withdraw", "stop", "access", "delete")
 CHANNELS = ("web", "email", "written")
-REFUSABLE = ("stop", "access")  # a deletion keeps what the law names instead (rights/grounds.py)
 
 
 # -- registering ---------------------------------------------------------------------
