@@ -208,7 +208,7 @@ def test_a_stop_request_is_due_in_ten_days_and_its_refusal_erases_nothing_and_ex
 def test_refusal_on_an_unknown_ground_is_400_listing_the_valid_ones_and_changes_nothing(site: Site, smtp: Any) -> None:
     _, _, outbox = smtp
     desk = Desk(site)
-    request_id = desk.register(subject="41", kind="delete").get_json()["id"]
+    request_id = desk.register(subject="41", kind="stop", scope="all").get_json()["id"]
     before = requests_in_db(site)
     answer = desk.post(f"/privacy/officer/requests/{request_id}/refuse", ground="too_busy", reason="")
     assert answer.status_code == 400

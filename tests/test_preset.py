@@ -201,11 +201,23 @@ def test_refusal_grounds_keep_the_seeds_text(policy: Policy, ground_id: str, ko:
 
 
 def test_refusal_grounds_are_exactly_the_three_of_section_6(policy: Policy) -> None:
-    assert [g.id for g in policy.refusal_grounds] == [
-        "legal_obligation",
-        "harm_to_others",
-        "contract_impossible",
+    # A processing stop or consent withdrawal: §37②'s three, as the seed says.
+    for kind in ("stop", "withdraw"):
+        assert [g.id for g in policy.grounds_for(kind)] == [
+            "legal_obligation",
+            "harm_to_others",
+            "contract_impossible",
+        ]
+
+
+def test_each_right_has_its_own_grounds(policy: Policy) -> None:
+    access = policy.grounds_for("access")
+    assert [(g.id, g.clause) for g in access] == [
+        ("access_limited_by_law", "35-4-1"),
+        ("access_harm_to_others", "35-4-2"),
     ]
+    assert [(g.id, g.clause) for g in policy.grounds_for("delete")] == [("kept_by_law", "36-1")]
+    assert {g.clause for g in policy.grounds_for("stop")} == {"37-2-1", "37-2-2", "37-2-4"}
 
 
 def test_officer_is_kang_hyo_eun(policy: Policy) -> None:

@@ -189,7 +189,8 @@ def test_list_of_no_requests(site: Site) -> None:
 # -- decisions --------------------------------------------------------------------------------
 def test_refusing_on_a_legal_obligation_erases_nothing_and_tells_the_member(site: Site, smtp: Any) -> None:
     _, _, outbox = smtp
-    request_id = register(site, "--subject", "41", "--kind", "delete", "--channel", "written").json()["id"]
+    args = ("--subject", "41", "--kind", "stop", "--channel", "written", "--scope", "all")
+    request_id = register(site, *args).json()["id"]
     reason = "전자상거래법에 따라 결제 기록을 5년간 보관해야 합니다."
     run = flask(site, "privacy", "requests", "refuse", request_id, "--ground", "legal_obligation", "--reason", reason)
     req = run.json()
@@ -198,10 +199,22 @@ def test_refusing_on_a_legal_obligation_erases_nothing_and_tells_the_member(site
     assert member_data(site) == (1, 1, 1)
     (mail,) = outbox.wait(1)
     assert mail["to"] == [PROBE_EMAIL]
-    assert "삭제 요구 거절" in mail["subject"] and "deletion request was refused" in mail["subject"]
+    assert "처리정지 요구 거절" in mail["subject"] and "processing stop request was refused" in mail["subject"]
     assert "법령상 의무를 준수하기 위하여 불가피한 경우" in mail["body"]
     assert reason in mail["body"] and "contact@casenote.kr" in mail["body"] and "이의" in mail["body"]
-    assert "삭제" in mail["body"] and "deletion" in mail["body"]  # the kind of request refused
+    assert "처리정지" in mail["body"] and "processing stop" in mail["body"]  # the kind of request refused
+
+
+def test_a_deletion_cannot_be_refused_on_a_processing_stop_ground(site: Site, smtp: Any) -> None:
+    # Before issue 13 a deletion was refused wholesale on any of §37②'s grounds.
+    _, _, outbox = smtp
+    request_id = register(site, "--subject", "41", "--kind", "delete", "--channel", "written").json()["id"]
+    before = requests_in_db(site)
+    run = flask(site, "privacy", "requests", "refuse", request_id, "--ground", "legal_obligation", "--reason", "x")
+    assert run.exit_code == 1
+    assert "a delete request is not refused" in run.stderr and "kept_by_law" in run.stderr
+    assert requests_in_db(site) == before and member_data(site) == (1, 1, 1)
+    assert outbox.messages == []
 
 
 def test_refusing_on_an_unknown_ground_lists_every_problem_and_changes_nothing(site: Site, smtp: Any) -> None:

@@ -14,6 +14,8 @@ import click
 from ..retention.ledger import destruction_history
 from ..retention.purge import known_classes, purge
 from ..rights import desk
+from ..rights.identity import IDENTITY_CHECKS, REQUESTERS
+from ..rights.objections import DECISIONS
 from ..rights.outbox import deliver_due, undelivered
 from ..rights.requests import CHANNELS, KINDS
 from ..storage.migrate import upgrade_all
@@ -65,7 +67,7 @@ def _operator(officer: str | None) -> desk.Operator:
 
 @privacy_cli.group("requests")
 def requests_group() -> None:
-    """Data-subject requests: list, register, complete, refuse."""
+    """Data-subject requests: list, register, complete, refuse, postpone, objections."""
 
 
 @requests_group.command("list")
@@ -96,9 +98,22 @@ def requests_list(fmt: str, officer: str | None) -> None:
 @click.option("--scope", type=click.Choice(["all"]), default=None, help="All purposes (leave membership).")
 @click.option("--purpose", "purposes", multiple=True, help="A purpose (repeatable) instead of --scope all.")
 @click.option("--officer", default=None, help="Who registers it (default: the OS user).")
+@click.option(
+    "--identity-check", type=click.Choice(IDENTITY_CHECKS), default=None, help="How the requester was identified."
+)
+@click.option("--requester", type=click.Choice(REQUESTERS), default=None, help="Who asked (default: the subject).")
+@click.option("--agent-reference", default=None, help="An agent's power-of-attorney reference (PIPA Art. 38).")
 @in_app
 def requests_register(
-    subject: str, kind: str, channel: str, scope: str | None, purposes: tuple[str, ...], officer: str | None
+    subject: str,
+    kind: str,
+    channel: str,
+    scope: str | None,
+    purposes: tuple[str, ...],
+    officer: str | None,
+    identity_check: str | None,
+    requester: str | None,
+    agent_reference: str | None,
 ) -> None:
     """Register a written or emailed request at once (a withdrawal also executes at once)."""
     req = desk.register(
@@ -109,6 +124,9 @@ def requests_register(
         channel=channel,
         scope=scope,
         purposes=list(purposes),
+        identity_check=identity_check,
+        requester=requester,
+        agent_reference=agent_reference,
     )
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
@@ -127,11 +145,53 @@ def requests_complete(request_id: str, officer: str | None) -> None:
 @click.argument("request_id")
 @click.option("--ground", required=True, help="A refusal ground id of the policy.")
 @click.option("--reason", required=True, help="The explanation the member receives.")
+@click.option(
+    "--withhold", "withheld", multiple=True, help="Access: withhold only this item or source:NAME (repeatable)."
+)
 @click.option("--officer", default=None)
 @in_app
-def requests_refuse(request_id: str, ground: str, reason: str, officer: str | None) -> None:
-    """Refuse on a statutory ground; nothing is erased; the member is told how to object."""
-    req = desk.refuse(app_services(), request_id, _operator(officer), ground=ground, reason=reason)
+def requests_refuse(request_id: str, ground: str, reason: str, withheld: tuple[str, ...], officer: str | None) -> None:
+    """Refuse on a ground the law gives the request's kind; nothing is erased; the member
+    is told how to object. With --withhold, an access request is answered except those parts."""
+    req = desk.refuse(
+        app_services(), request_id, _operator(officer), ground=ground, reason=reason, withheld=list(withheld)
+    )
+    echo_result(json.dumps(req, ensure_ascii=False, indent=2))
+
+
+@requests_group.command("postpone")
+@click.argument("request_id")
+@click.option("--until", required=True, help="The new date (YYYY-MM-DD, or an ISO-8601 date-time).")
+@click.option("--reason", required=True, help="The just reason the member is told (PIPA Art. 35(3)).")
+@click.option("--officer", default=None)
+@in_app
+def requests_postpone(request_id: str, until: str, reason: str, officer: str | None) -> None:
+    """Postpone an access request, within its 10 days, and tell the member why and until when."""
+    req = desk.postpone(app_services(), request_id, _operator(officer), until=until, reason=reason)
+    echo_result(json.dumps(req, ensure_ascii=False, indent=2))
+
+
+@requests_group.command("object")
+@click.argument("request_id")
+@click.option("--statement", required=True, help="What the member objects to (이의제기).")
+@click.option("--channel", required=True, type=click.Choice(["email", "written"]))
+@click.option("--officer", default=None)
+@in_app
+def requests_object(request_id: str, statement: str, channel: str, officer: str | None) -> None:
+    """Register a written or emailed objection to a refusal, limitation or postponement."""
+    req = desk.object_to(app_services(), request_id, _operator(officer), statement=statement, channel=channel)
+    echo_result(json.dumps(req, ensure_ascii=False, indent=2))
+
+
+@requests_group.command("decide-objection")
+@click.argument("request_id")
+@click.option("--decision", required=True, type=click.Choice(DECISIONS))
+@click.option("--reason", required=True, help="The reason the member receives.")
+@click.option("--officer", default=None)
+@in_app
+def requests_decide_objection(request_id: str, decision: str, reason: str, officer: str | None) -> None:
+    """Decide the open objection: upheld carries the request out now; dismissed keeps the decision."""
+    req = desk.decide_objection(app_services(), request_id, _operator(officer), decision=decision, reason=reason)
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
 

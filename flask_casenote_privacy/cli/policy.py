@@ -11,6 +11,7 @@ from flask import current_app, render_template
 
 from ..errors import PolicyError
 from ..policy.contents import extension_measures
+from ..policy.grounds import ground_warnings
 from ..policy.loader import load_policy, starter_policy, usage_problems
 from ..policy.render import policy_context, template_variables
 from .common import app_services, echo_result, in_app
@@ -87,6 +88,8 @@ def policy_check(path: str | None) -> None:
     )
     if found:
         _report_problems(str(source), [f"{key}: {problem}" for key, problem in found])
+    for warning in ground_warnings(policy):
+        click.echo(f"warning: {warning}", err=True)
     echo_result(
         f"{source}: valid (version {policy.version}, {len(policy.items)} items, "
         f"{len(policy.purposes)} purposes, {len(policy.retention)} retention classes)"

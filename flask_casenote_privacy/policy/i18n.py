@@ -282,6 +282,45 @@ _UI: dict[str, dict[str, str]] = {
 }
 
 
+# Words of the rights workflow: identity and agents, postponement, limits, objections.
+_UI.update(
+    {
+        "officer.identity_check": {"ko": "본인 확인 방법", "en": "Identity checked by"},
+        "identity.signed_in": {"ko": "로그인 세션", "en": "signed-in session"},
+        "identity.email_link": {"ko": "등록 이메일로 보낸 1회용 링크", "en": "single-use link to the address on file"},
+        "identity.registered_email": {"ko": "등록된 이메일에서 보낸 요청", "en": "email from the address on file"},
+        "identity.id_document": {"ko": "신분증 확인", "en": "identity document"},
+        "identity.phone": {"ko": "등록 전화번호 확인", "en": "call back / phone check"},
+        "officer.requester": {"ko": "요구한 사람", "en": "Requested by"},
+        "requester.subject": {"ko": "정보주체 본인", "en": "the data subject"},
+        "requester.agent": {"ko": "대리인 (위임을 받은 자)", "en": "an agent (power of attorney)"},
+        "requester.legal_representative": {"ko": "법정대리인", "en": "a legal representative"},
+        "officer.agent_reference": {"ko": "위임장 등 참조번호", "en": "Power-of-attorney reference"},
+        "officer.postponed": {"ko": "열람 연기", "en": "Access postponed"},
+        "officer.postpone": {"ko": "열람 연기", "en": "Postpone"},
+        "officer.postpone_until": {"ko": "새 기한", "en": "New date"},
+        "officer.postpone_reason": {"ko": "연기 사유", "en": "Reason"},
+        "officer.withheld": {"ko": "열람 제한 항목 (선택 시 해당 부분만 제한)", "en": "Withhold only these parts"},
+        "officer.limitation": {"ko": "열람 제한", "en": "Access limited"},
+        "officer.no_deletion_refusal": {
+            "ko": "삭제 요구는 거절하지 않습니다. 처리 완료 시 다른 법령이 보관을 정한 기록만 분리 보관하고, "
+            "무엇을 어떤 법령에 따라 언제까지 보관하는지 회원에게 알립니다.",
+            "en": "A deletion is not refused. Completing it keeps apart only what another law names, and tells the "
+            "member what is kept, under which law and until when.",
+        },
+        "objections": {"ko": "이의제기", "en": "Objections"},
+        "objection.statement": {"ko": "이의 내용", "en": "Objection"},
+        "objection.register": {"ko": "이의제기 등록", "en": "Register an objection"},
+        "objection.submit": {"ko": "이의제기", "en": "Object"},
+        "objection.decide": {"ko": "이의제기 결정", "en": "Decide the objection"},
+        "objection.upheld": {"ko": "인용 (요구대로 처리)", "en": "upheld (carry out the request)"},
+        "objection.dismissed": {"ko": "기각", "en": "dismissed"},
+        "objection.open": {"ko": "검토 중", "en": "waiting for a decision"},
+        "objection.reason": {"ko": "결정 사유", "en": "Reason"},
+    }
+)
+
+
 def ui(key: str, lang: str) -> str:
     """A UI phrase in ``lang`` (English when the language has no translation)."""
     texts = _UI[key]

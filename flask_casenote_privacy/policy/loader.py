@@ -17,6 +17,7 @@ from ..errors import PolicyError
 from ..periods import Period, PeriodError, parse_period, zone
 from .contents import ContentsReader
 from .children import parse_children
+from .grounds import LEGACY_KINDS, clause_problems
 from .model import (
     BASES,
     COLLECTIONS,
@@ -234,16 +235,7 @@ class _Reader(ContentsReader):
             {"name", "purpose", "items"},
             lambda w, e: self.recipient(w, e, item_ids),
         )
-        grounds = self.entries(
-            "refusal_grounds",
-            {"text", "statute"},
-            {"text"},
-            lambda w, e: RefusalGround(
-                e["id"],
-                self.text(f"{w}.text", e.get("text")),
-                self.optional_text(f"{w}.statute", e.get("statute")),
-            ),
-        )
+        grounds = self.entries("refusal_grounds", {"text", "statute", "kinds", "clause"}, {"text"}, self.ground)
         self.cross_checks(items, purposes, retention)
         controller = self.controller(data.get("controller", {}))
         officer = self.officer(data.get("officer", {}))
@@ -353,6 +345,28 @@ class _Reader(ContentsReader):
             items=self.id_list(f"{where}.items", e.get("items"), item_ids, "item"),
             retention=self.optional_text(f"{where}.retention", e.get("retention")),
             overseas=self.overseas(where, e.get("overseas")),
+        )
+
+    def ground(self, where: str, e: dict[str, Any]) -> RefusalGround:
+        """A refusal ground: with ``kinds`` and ``clause`` (both, checked against each
+        other), or neither (an old file: §37② grounds, for stop and withdraw)."""
+        kinds, clause = e.get("kinds"), e.get("clause")
+        if kinds is None and clause is None:
+            kinds = list(LEGACY_KINDS)
+        elif not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
+            self.problem(f"{where}.kinds", 'must be a non-empty list of request kinds, e.g. ["stop", "withdraw"]')
+            kinds = []
+        elif clause is not None and not isinstance(clause, str):
+            self.problem(f"{where}.clause", f'must be text such as "37-2-1", not {clause!r}')
+        else:
+            for problem in clause_problems(tuple(kinds), clause):
+                self.problem(where, problem)
+        return RefusalGround(
+            e["id"],
+            self.text(f"{where}.text", e.get("text")),
+            self.optional_text(f"{where}.statute", e.get("statute")),
+            kinds=tuple(kinds),
+            clause=clause if isinstance(clause, str) else None,
         )
 
     def destruction(self, raw: Any) -> Destruction:

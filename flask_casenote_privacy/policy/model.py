@@ -161,9 +161,15 @@ class Recipient:
 
 @dataclass(frozen=True)
 class RefusalGround:
+    """A ground to refuse a request, for the ``kinds`` of request its ``clause`` covers
+    (policy/grounds.py). A ground of an old policy file has no clause, and covers
+    processing stops and consent withdrawals only (PIPA Art. 37(2))."""
+
     id: str
     text: Text
     statute: Text | None = None
+    kinds: tuple[str, ...] = ("stop", "withdraw")
+    clause: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,11 @@ class Policy:
 
     def refusal_ground(self, ground_id: str) -> RefusalGround:
         return _get(self.refusal_grounds, ground_id, "refusal ground")
+
+    def grounds_for(self, kind: str) -> tuple[RefusalGround, ...]:
+        """The grounds on which a request of ``kind`` may be refused (or, for a
+        deletion, on which records are kept)."""
+        return tuple(g for g in self.refusal_grounds if kind in g.kinds)
 
     def find_purpose(self, purpose_id: str) -> Purpose | None:
         return _find(self.purposes, purpose_id)
@@ -347,7 +358,8 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
             for r in policy.recipients
         ],
         "refusal_grounds": [
-            {"id": g.id, "text": _text(g.text), "statute": _text(g.statute)} for g in policy.refusal_grounds
+            {"id": g.id, "text": _text(g.text), "statute": _text(g.statute), "kinds": list(g.kinds), "clause": g.clause}
+            for g in policy.refusal_grounds
         ],
         "destruction": {
             "procedure": _text(d.procedure),

@@ -10,11 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..services import Services
-from . import records, requests
+from . import objections, records, requests
 from .audit import record_operator_access
 from .export import export_subject
+from .identity import Identity
+from .postpone import postpone_request
 
-__all__ = ["Operator", "complete", "export", "list_requests", "refuse", "register", "view_request"]
+__all__ = [
+    "Operator",
+    "complete",
+    "decide_objection",
+    "export",
+    "list_requests",
+    "object_to",
+    "postpone",
+    "refuse",
+    "register",
+    "view_request",
+]
 
 
 @dataclass(frozen=True)
@@ -55,11 +68,22 @@ def view_request(services: Services, request_id: str, operator: Operator) -> dic
     return req
 
 
-def register(services: Services, operator: Operator, *, subject: Any, **fields: Any) -> dict[str, Any]:
+def register(
+    services: Services,
+    operator: Operator,
+    *,
+    subject: Any,
+    identity_check: Any = None,
+    requester: Any = None,
+    agent_reference: Any = None,
+    **fields: Any,
+) -> dict[str, Any]:
     """Intake of a written or emailed request (see :func:`.requests.register_request`):
-    ``subject`` is the host's id of the member who has it now."""
+    ``subject`` is the host's id of the member who has it now; ``identity_check``,
+    ``requester`` and ``agent_reference`` how the officer knew who asked (rights/identity.py)."""
     identity = resolve(services, subject, services.identity_of)
-    req = requests.register_request(services, subject=identity, registered_by=operator.name, **fields)
+    checked = Identity(identity_check, requester, agent_reference)
+    req = requests.register_request(services, subject=identity, registered_by=operator.name, identity=checked, **fields)
     _audit(services, operator, f"register {req['kind']} request {req['id']}", req["subject"])
     return req
 
@@ -70,9 +94,45 @@ def complete(services: Services, request_id: str, operator: Operator) -> dict[st
     return req
 
 
-def refuse(services: Services, request_id: str, operator: Operator, *, ground: str, reason: str) -> dict[str, Any]:
-    req = requests.refuse_request(services, request_id, ground=ground, reason=reason, officer=operator.name)
-    _audit(services, operator, f"refuse request {request_id}", req["subject"])
+def refuse(
+    services: Services,
+    request_id: str,
+    operator: Operator,
+    *,
+    ground: str,
+    reason: str,
+    withheld: list[str] | None = None,
+) -> dict[str, Any]:
+    req = requests.refuse_request(
+        services, request_id, ground=ground, reason=reason, officer=operator.name, withheld=withheld
+    )
+    task = "limit" if withheld else "refuse"
+    _audit(services, operator, f"{task} request {request_id}", req["subject"])
+    return req
+
+
+def postpone(services: Services, request_id: str, operator: Operator, *, until: Any, reason: Any) -> dict[str, Any]:
+    req = postpone_request(services, request_id, until=until, reason=reason, officer=operator.name)
+    _audit(services, operator, f"postpone request {request_id}", req["subject"])
+    return req
+
+
+def object_to(
+    services: Services, request_id: str, operator: Operator, *, statement: Any, channel: Any
+) -> dict[str, Any]:
+    """The officer's intake of a written or emailed objection."""
+    req = objections.object_to_request(
+        services, request_id, statement=statement, channel=channel, registered_by=operator.name
+    )
+    _audit(services, operator, f"register objection to request {request_id}", req["subject"])
+    return req
+
+
+def decide_objection(
+    services: Services, request_id: str, operator: Operator, *, decision: Any, reason: Any
+) -> dict[str, Any]:
+    req = objections.decide_objection(services, request_id, decision=decision, reason=reason, officer=operator.name)
+    _audit(services, operator, f"decide objection to request {request_id}", req["subject"])
     return req
 
 

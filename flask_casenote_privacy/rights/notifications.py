@@ -13,8 +13,9 @@ from typing import Any
 from flask import current_app
 
 from ..services import Services
+from .records import objections_of
 
-__all__ = ["KIND_TEXT", "link_notice", "render_notification", "request_notice"]
+__all__ = ["KIND_TEXT", "completed_notice", "link_notice", "render_notification", "request_notice"]
 
 KIND_TEXT = {
     "withdraw": ("동의철회", "consent withdrawal"),
@@ -22,6 +23,20 @@ KIND_TEXT = {
     "access": ("열람", "access"),
     "delete": ("삭제", "deletion"),
 }
+
+
+#: The result notice of each kind: the mail names the right that was exercised.
+COMPLETED = {
+    "withdraw": "withdrawal_completed",
+    "stop": "stop_completed",
+    "delete": "deletion_completed",
+    "access": "access_ready",
+}
+
+
+def completed_notice(kind: str) -> str:
+    """Which notice tells the member that a request of ``kind`` was carried out."""
+    return COMPLETED.get(kind, "withdrawal_completed")
 
 
 def render_notification(kind: str, **context: Any) -> tuple[str, str]:
@@ -76,4 +91,29 @@ def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> d
         "statute_en": ground.statute.get("en") if ground and ground.statute else "",
         "reason": row["refusal_reason"],
         "export_url": services.external_url("/export"),
+        "request_url": services.external_url(f"/requests/{row['id']}"),
+        "request_kind": row["kind"],
+        "view": view,
+        **_rights_context(services, view),
+    }
+
+
+def _rights_context(services: Services, view: dict[str, Any]) -> dict[str, Any]:
+    """What the notices of postponement, limitation, objection and deletion say."""
+    policy = services.policy
+    labels = {i.id: i.label.to_dict() for i in policy.items}
+    withheld = [
+        labels.get(part) or {"ko": part.removeprefix("source:"), "en": part.removeprefix("source:")}
+        for part in view.get("withheld") or []
+    ]
+    kept_grounds = policy.grounds_for("delete")
+    objections = view.get("objections")
+    if objections is None:
+        objections = objections_of(services, view["id"])
+    return {
+        "withheld": withheld,
+        "kept_ground": kept_grounds[0].text.to_dict() if kept_grounds else {},
+        "kept_statute": kept_grounds[0].statute.to_dict() if kept_grounds and kept_grounds[0].statute else {},
+        "postponement": view.get("postponement"),
+        "objection": objections[-1] if objections else None,
     }

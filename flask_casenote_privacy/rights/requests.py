@@ -26,7 +26,10 @@ from ..signing import WithdrawLink
 from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
 from .export import holds_anything
+from .grounds import limit_access, refusal_problems
+from .identity import Identity
 from .limits import hit
+from .notifications import completed_notice
 from .outbox import LINK_LOOKUP, enqueue, wake
 from .records import get_request, load_request
 
@@ -48,7 +51,6 @@ __all__ = [
 
 KINDS = ("withdraw", "stop", "access", "delete")
 CHANNELS = ("web", "email", "written")
-REFUSABLE = ("stop", "delete", "access")
 
 
 # -- registering ---------------------------------------------------------------------
@@ -61,8 +63,10 @@ def register_request(
     scope: str | None = None,
     purposes: list[str] | None = None,
     registered_by: str | None = None,
+    identity: Identity | None = None,
 ) -> dict[str, Any]:
-    """Register a request at once; a withdrawal is also executed at once.
+    """Register a request at once; a withdrawal is also executed at once. ``identity``:
+    how the officer's intake checked who asked (rights/identity.py).
 
     Raises :class:`InvalidRequest` listing every problem, and then changes nothing.
     """
@@ -95,6 +99,8 @@ def register_request(
             problems.append(
                 f"purposes: {pid!r} rests on {purpose.basis}, not consent; ask for a processing stop instead"
             )
+    if identity is not None:
+        problems += identity.problems()
     if not problems and services.is_departed(subject):
         problems.append(f"subject: {subject!r} has left; their data was erased when they withdrew")
     if problems:
@@ -118,6 +124,7 @@ def register_request(
         # What the officer's intake found: a request for an id nobody has is still
         # recorded (and can be refused or completed), but says that nothing was found.
         "result": json.dumps({"found": holds_anything(services, subject)}),
+        **(identity.columns() if identity is not None else {}),
     }
     with services.databases.main.begin() as conn:
         conn.execute(insert(requests_table).values(row))
@@ -167,7 +174,7 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
             "erased_items": sorted(erased_items),
         }
     _finish(services, request_id, "completed", result, decided_by)
-    notify(services, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
+    notify(services, request_id, completed_notice(req["kind"]))
     if req["scope"] == "all":
         # Last: the host's receivers (sign the member out) see a completed request.
         send_safely(
@@ -240,23 +247,31 @@ def complete_request(services: Services, request_id: str, officer: str | None = 
 
 
 def refuse_request(
-    services: Services, request_id: str, *, ground: str, reason: str, officer: str | None = None
+    services: Services,
+    request_id: str,
+    *,
+    ground: str,
+    reason: str,
+    officer: str | None = None,
+    withheld: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Refuse on one of the policy's refusal grounds; nothing is erased. ``officer`` is
-    recorded as who decided it."""
+    """Refuse on one of the policy's grounds for the request's kind (rights/grounds.py);
+    nothing is erased. An access request may instead be limited: ``withheld`` names
+    the parts left out, the rest is answered. ``officer`` is recorded as who decided it."""
     req = load_request(services, request_id)
     problems = []
-    grounds = [g.id for g in services.policy.refusal_grounds]
-    if ground not in grounds:
-        problems.append(f"ground: {ground!r} is not one of the policy's refusal grounds ({', '.join(grounds)})")
-    if not isinstance(reason, str) or not reason.strip():
-        problems.append("reason: explain the refusal to the member")
     if req["status"] != "registered":
         problems.append(f"request {request_id} is already {req['status']}")
-    elif req["kind"] not in REFUSABLE:
-        problems.append(f"a {req['kind']} request cannot be refused; consent can be withdrawn at any time")
+    else:
+        problems += refusal_problems(services, req, ground, withheld)
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append("reason: explain the refusal to the member")
     if problems:
         raise InvalidRequest("; ".join(problems))
+    if withheld:
+        limit_access(services, req, ground=ground, reason=reason.strip(), withheld=withheld, officer=officer)
+        notify(services, request_id, "access_limited")
+        return get_request(services, request_id)
     with services.databases.main.begin() as conn:
         conn.execute(
             update(requests_table)

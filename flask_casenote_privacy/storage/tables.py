@@ -166,6 +166,33 @@ requests = Table(
     # The member's address, read before erasure to tell them the outcome;
     # cleared once they have been told.
     Column("notify_to", String(320), nullable=True),
+    # How the officer checked who asked (PIPA decree §46), and for an agent or legal
+    # representative (PIPA §38, decree §45) the reference of their power of attorney.
+    Column("identity_check", String(32), nullable=True),
+    Column("requester", String(32), nullable=True),
+    Column("agent_reference", String(191), nullable=True),
+    # An access request postponed for a just reason (PIPA §35③, decree §41④).
+    Column("postponed_at", UTCDateTime, nullable=True),
+    Column("postponed_reason", Text, nullable=True),
+    Column("first_due_at", UTCDateTime, nullable=True),
+)
+
+# Objections (이의제기) to a refused or limited request, and the officer's decision.
+objections = Table(
+    "privacy_objection",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("request_id", String(32), nullable=False, index=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("statement", Text, nullable=False),
+    # The decision objected to, as it stood: {"ground", "reason", "withheld", "postponed_until"}.
+    Column("objected_to", Text, nullable=False),
+    Column("registered_by", String(191), nullable=True),
+    Column("status", String(16), nullable=False),  # open, upheld, dismissed
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decided_by", String(191), nullable=True),
+    Column("decision_reason", Text, nullable=True),
 )
 
 # Single-use emailed links: a token's nonce is recorded when it is used.

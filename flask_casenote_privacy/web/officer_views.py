@@ -16,6 +16,8 @@ from ..errors import NotAllowed
 from ..retention.ledger import destruction_history
 from ..rights import desk
 from ..rights.audit import operator_access_history
+from ..rights.grounds import withholdable_parts
+from ..rights.identity import IDENTITY_CHECKS, REQUESTERS
 from ..rights.outbox import undelivered
 from ..rights.requests import CHANNELS, KINDS
 from ..services import Services
@@ -67,6 +69,8 @@ def add_officer_routes(
             kinds=KINDS,
             channels=CHANNELS,
             purposes=services.policy.purposes,
+            identity_checks=IDENTITY_CHECKS,
+            requesters=REQUESTERS,
             csrf_token=csrf(),
             history_url=maybe_url("privacy.officer_destructions", lang=request.args.get("lang")),
             notices=notices,
@@ -94,6 +98,10 @@ def add_officer_routes(
             channel=one("channel"),
             scope=one("scope") or None,
             purposes=purposes if isinstance(purposes, list) else [purposes],
+            # How the requester's identity was checked; an agent's power of attorney.
+            identity_check=one("identity_check") or None,
+            requester=one("requester") or None,
+            agent_reference=one("agent_reference") or None,
         )
         if wants_json():
             return jsonify(req), 201
@@ -110,7 +118,9 @@ def add_officer_routes(
             language(),
             req=req,
             csrf_token=csrf(),
-            grounds=services.policy.refusal_grounds,
+            grounds=services.policy.grounds_for(req["kind"]),
+            parts=withholdable_parts(services),
+            identity_checks=IDENTITY_CHECKS,
             lang_arg=request.args.get("lang"),
         )
 
@@ -122,9 +132,40 @@ def add_officer_routes(
     @bp.post("/officer/requests/<request_id>/refuse")
     @officer_only
     def officer_refuse(request_id: str) -> Any:
-        data = request_fields()
+        data = request_fields(multi=True)
+        withheld = data.get("withheld") or []
         req = desk.refuse(
-            services, request_id, operator(), ground=data.get("ground") or "", reason=data.get("reason") or ""
+            services,
+            request_id,
+            operator(),
+            ground=_one(data, "ground") or "",
+            reason=_one(data, "reason") or "",
+            withheld=withheld if isinstance(withheld, list) else [withheld],
+        )
+        return decided(req, request_id)
+
+    @bp.post("/officer/requests/<request_id>/postpone")
+    @officer_only
+    def officer_postpone(request_id: str) -> Any:
+        data = request_fields()
+        req = desk.postpone(services, request_id, operator(), until=data.get("until"), reason=data.get("reason"))
+        return decided(req, request_id)
+
+    @bp.post("/officer/requests/<request_id>/objection")
+    @officer_only
+    def officer_objection(request_id: str) -> Any:
+        data = request_fields()
+        req = desk.object_to(
+            services, request_id, operator(), statement=data.get("statement"), channel=data.get("channel")
+        )
+        return decided(req, request_id)
+
+    @bp.post("/officer/requests/<request_id>/objection/decision")
+    @officer_only
+    def officer_decide_objection(request_id: str) -> Any:
+        data = request_fields()
+        req = desk.decide_objection(
+            services, request_id, operator(), decision=data.get("decision"), reason=data.get("reason")
         )
         return decided(req, request_id)
 
@@ -148,3 +189,9 @@ def add_officer_routes(
     @officer_only
     def officer_access_records() -> Any:
         return jsonify(records=operator_access_history(services, request.args.get("subject")))
+
+
+def _one(data: Any, key: str) -> Any:
+    """One value of a form that may repeat fields (a JSON value is taken as sent)."""
+    value = data.get(key)
+    return value[0] if isinstance(value, list) and len(value) == 1 else value

@@ -11,6 +11,8 @@ from flask_wtf.csrf import generate_csrf
 
 from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
 from ..rights.export import export_subject
+from ..rights.grounds import withhold
+from ..rights.objections import object_to_request
 from ..rights.records import get_request
 from ..rights.requests import read_withdraw_link, register_request, request_withdraw_link
 from ..services import Services
@@ -151,13 +153,27 @@ def add_rights_routes(
             raise NotFound(f"no request {request_id!r}")
         if wants_json():
             return jsonify(req)
-        return render("privacy/request.html", req=req)
+        return render("privacy/request.html", req=req, csrf_token=generate_csrf() if services.settings.csrf else None)
+
+    @bp.post("/requests/<request_id>/objection")
+    def request_objection(request_id: str) -> Any:
+        """The signed-in member objects to their request's refusal, limitation or
+        postponement (이의제기); someone else's request is 404."""
+        check_csrf()
+        subject = subject_or_401()
+        if len(request_id) > 64:
+            raise NotFound(f"no request {request_id!r}")
+        data = request_fields()
+        req = object_to_request(services, request_id, statement=data.get("statement"), channel="web", subject=subject)
+        if wants_json():
+            return jsonify(req), 201
+        return redirect(url_for("privacy.request_status", request_id=request_id, lang=request.args.get("lang")), 303)
 
     @bp.get("/export")
     def export() -> Response:
         """Everything held about the signed-in subject (열람), as JSON."""
         subject = subject_or_401()
-        response = jsonify(export_subject(services, subject))
+        response = jsonify(withhold(services, export_subject(services, subject)))
         if request.args.get("download"):
             response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
         return response

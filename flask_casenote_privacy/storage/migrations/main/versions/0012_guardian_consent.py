@@ -2,7 +2,7 @@
 (개인정보 보호법 제22조의2, 시행령 제17조의2).
 
 Revision ID: main_0012
-Revises: main_0009
+Revises: main_0011
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from flask_casenote_privacy.storage.engines import UTCDateTime
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 revision = "main_0012"
-down_revision = "main_0009"
+down_revision = "main_0011"
 branch_labels = None
 depends_on = None
 
