@@ -30,12 +30,14 @@ __all__ = [
     "in_force",
     "ledger_grants",
     "record_consent",
+    "suspended",
     "validate_choices",
 ]
 
 # Channels a ledger event can come through: the consent page, an anonymous
-# visitor's cookie carried over at sign-in, and a withdrawal request.
-CHANNELS = ("web", "cookie", "withdrawal")
+# visitor's cookie carried over at sign-in, a withdrawal request, and a completed
+# processing stop of a purpose that needs no consent (PIPA §37①: "suspended").
+CHANNELS = ("web", "cookie", "withdrawal", "stop")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,14 @@ def in_force(policy: Policy, grants: Iterable[Grant], gpc: bool) -> frozenset[st
             continue
         result.add(purpose.id)
     return frozenset(result)
+
+
+def suspended(grants: Iterable[Grant], no_consent_purposes: frozenset[str]) -> frozenset[str]:
+    """The purposes resting on contract, law or legitimate interest that a completed
+    processing stop (PIPA §37①) suspended for this subject: their latest ledger event
+    says "not granted". Consent-based purposes are never in it (``in_force`` leaves
+    them out already)."""
+    return frozenset(g.purpose for g in grants if not g.granted and g.purpose in no_consent_purposes)
 
 
 # -- the ledger (signed-in subjects) ---------------------------------------------

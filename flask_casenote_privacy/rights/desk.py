@@ -64,8 +64,11 @@ def register(services: Services, operator: Operator, *, subject: Any, **fields: 
     return req
 
 
-def complete(services: Services, request_id: str, operator: Operator) -> dict[str, Any]:
-    req = requests.complete_request(services, request_id, officer=operator.name)
+def complete(
+    services: Services, request_id: str, operator: Operator, *, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Carry out a request; ``values`` are a correction's new values, used and never stored."""
+    req = requests.complete_request(services, request_id, officer=operator.name, values=values)
     _audit(services, operator, f"complete request {request_id}", req["subject"])
     return req
 

@@ -21,6 +21,7 @@ KIND_TEXT = {
     "stop": ("처리정지", "processing stop"),
     "access": ("열람", "access"),
     "delete": ("삭제", "deletion"),
+    "correct": ("정정", "correction"),
 }
 
 
@@ -55,6 +56,10 @@ def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> d
     ko, en = KIND_TEXT[row["kind"]]
     if row["scope"] == "all":
         scope_ko, scope_en = "회원탈퇴", "leaving membership"
+    elif row["scope"] == "items":
+        labels = [policy.item(i).label for i in view["items"]]
+        scope_ko = ", ".join(label.get("ko") for label in labels)
+        scope_en = ", ".join(label.get("en") for label in labels)
     else:
         labels = [policy.purpose(p).label for p in view["purposes"]]
         scope_ko = ", ".join(label.get("ko") for label in labels)

@@ -1,8 +1,10 @@
 """Data-subject requests: register, execute, complete, refuse, notify.
 
 A consent withdrawal is registered and executed at once (policy section 6);
-access, deletion and processing-stop requests are due ``PRIVACY_REQUEST_DEADLINE``
-(10 days) after receipt and are completed or refused by the officer. Views and
+access, correction, deletion and processing-stop requests are due
+``PRIVACY_REQUEST_DEADLINE`` (10 days) after receipt and are completed or refused
+by the officer (a member's own correction or deletion of optional items is carried
+out at once: rights/self_service.py). Views and
 CLI commands call these functions, so the web and the shell never disagree.
 """
 
@@ -16,7 +18,7 @@ from flask import current_app
 from sqlalchemy import insert, update
 
 from ..addresses import normal_address
-from ..consent import ledger_grants, record_consent
+from ..consent import ledger_grants, record_consent, suspended
 from ..errors import InvalidRequest, TokenError
 from ..periods import add_period
 from ..retention.archiving import retained_summary
@@ -25,9 +27,11 @@ from ..signals import member_withdrawn, send_safely
 from ..signing import WithdrawLink
 from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
+from .correction import apply_correction
 from .export import holds_anything
 from .limits import hit
 from .outbox import LINK_LOOKUP, enqueue, wake
+from .partial import erase_items, item_problems, suspend_purposes
 from .records import get_request, load_request
 
 if TYPE_CHECKING:
@@ -46,9 +50,9 @@ __all__ = [
     "valid_subject",
 ]
 
-KINDS = ("withdraw", "stop", "access", "delete")
+KINDS = ("withdraw", "stop", "access", "delete", "correct")
 CHANNELS = ("web", "email", "written")
-REFUSABLE = ("stop", "delete", "access")
+REFUSABLE = ("stop", "delete", "access", "correct")
 
 
 # -- registering ---------------------------------------------------------------------
@@ -61,13 +65,18 @@ def register_request(
     scope: str | None = None,
     purposes: list[str] | None = None,
     registered_by: str | None = None,
+    items: list[str] | None = None,
 ) -> dict[str, Any]:
     """Register a request at once; a withdrawal is also executed at once.
+
+    ``items`` names what a ``correct`` request corrects, or a ``delete`` request
+    deletes without the member leaving (PIPA §36); never their values.
 
     Raises :class:`InvalidRequest` listing every problem, and then changes nothing.
     """
     policy = services.policy
     purposes = list(purposes or [])
+    items = list(items or []) if isinstance(items, (list, tuple)) or items is None else items
     problems = []
     if not _is_text(subject, 191):
         problems.append("subject: a subject id of 1 to 191 printable characters is required")
@@ -81,8 +90,14 @@ def register_request(
         problems.append("give either scope 'all' or purposes, not both")
     if kind in ("withdraw", "stop") and scope is None and not purposes:
         problems.append("scope: give 'all' (leave membership) or at least one purpose")
-    if kind in ("access", "delete") and purposes:
+    if kind in ("access", "delete", "correct") and purposes:
         problems.append(f"purposes: a {kind} request covers all the subject's data; give no purposes")
+    if not isinstance(items, list):
+        problems.append("items: expected a list of item ids")
+    elif items or kind == "correct":
+        if scope is not None:
+            problems.append("give either scope 'all' or items, not both")
+        problems.extend(item_problems(services, kind, items))
     if not all(isinstance(pid, str) for pid in purposes):
         problems.append("purposes: expected purpose ids (text)")
         purposes = []
@@ -107,8 +122,9 @@ def register_request(
         "id": request_id,
         "subject": subject,
         "kind": kind,
-        "scope": "purposes" if purposes else "all",
+        "scope": "items" if items else "purposes" if purposes else "all",
         "purposes": ",".join(purposes) or None,
+        "items": ",".join(items or []) or None,
         "channel": channel,
         "status": "registered",
         "received_at": now,
@@ -139,15 +155,24 @@ def _is_text(value: object, most: int) -> bool:
 
 
 # -- executing -----------------------------------------------------------------------
-def execute_request(services: Services, request_id: str, *, decided_by: str | None = None) -> dict[str, Any]:
-    """Carry out a withdrawal/stop/deletion; safe to run again after a crash.
+def execute_request(
+    services: Services,
+    request_id: str,
+    *,
+    decided_by: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Carry out a withdrawal/stop/deletion/correction; safe to run again after a crash.
 
-    ``decided_by`` is the officer who completed the request, if one did."""
+    ``decided_by`` is the officer who completed the request, if one did; ``values``
+    the new values of a correction (used, never stored)."""
     req = load_request(services, request_id)
     if req["status"] == "completed":
         return req
     if req["status"] == "refused":
         raise InvalidRequest(f"request {request_id} was refused; it cannot be executed")
+    if req["scope"] == "items":
+        return _execute_items(services, req, values or {}, decided_by)
     subject = req["subject"]
     services.flush(timeout=30)  # the subject's access events in flight count too
     found = _record_found(services, req)
@@ -160,11 +185,13 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
     else:
         purposes = req["purposes"].split(",")
         _withdraw_consents(services, subject, purposes, req["channel"])
+        stopped = suspend_purposes(services, subject, purposes) if req["kind"] == "stop" else []
         erased_items = _erase_items_only_for(services, subject, purposes)
         result = {
             "found": found,
             "retained": retained_summary(services, subject),
             "erased_items": sorted(erased_items),
+            **({"suspended": stopped} if stopped else {}),
         }
     _finish(services, request_id, "completed", result, decided_by)
     notify(services, request_id, "withdrawal_completed" if req["kind"] != "access" else "access_ready")
@@ -178,6 +205,22 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
             request_id=request_id,
         )
     return get_request(services, request_id)
+
+
+def _execute_items(
+    services: Services, req: dict[str, Any], values: dict[str, Any], decided_by: str | None
+) -> dict[str, Any]:
+    """A correction, or a deletion of named items (PIPA §36): checked in full first,
+    so that a bad value changes nothing; the result names the items, not values."""
+    items, subject = req["items"].split(","), req["subject"]
+    found = _record_found(services, req)
+    if req["kind"] == "correct":
+        result: dict[str, Any] = {"found": found, "corrected_items": apply_correction(services, req, items, values)}
+    else:
+        result = {"found": found, "erased_items": erase_items(services, subject, items, values)}
+    _finish(services, req["id"], "completed", result, decided_by)
+    notify(services, req["id"], "items_completed")
+    return get_request(services, req["id"])
 
 
 def _record_found(services: Services, req: dict[str, Any]) -> bool:
@@ -210,8 +253,11 @@ def _withdraw_consents(services: Services, subject: str, purposes: list[str] | N
 def _erase_items_only_for(services: Services, subject: str, purposes: list[str]) -> set[str]:
     """Erase the data collected only for ``purposes``: items no other active purpose uses."""
     policy = services.policy
-    granted = {g.purpose for g in ledger_grants(services.databases.main, subject) if g.granted}
-    still_active = (services.no_consent_purposes | granted) - set(purposes)
+    ledger = ledger_grants(services.databases.main, subject)
+    granted = {g.purpose for g in ledger if g.granted}
+    still_active = ((services.no_consent_purposes - suspended(ledger, services.no_consent_purposes)) | granted) - set(
+        purposes
+    )
     still_used = services.items_of(frozenset(still_active))
     items = {i for pid in purposes for i in policy.purpose(pid).items} - still_used
     columns = {field for field, item in services.field_items.items() if item in items}
@@ -226,8 +272,11 @@ def _erase_items_only_for(services: Services, subject: str, purposes: list[str])
 
 
 # -- the officer's decisions ---------------------------------------------------------
-def complete_request(services: Services, request_id: str, officer: str | None = None) -> dict[str, Any]:
-    """Carry out a registered request; ``officer`` is recorded as who decided it."""
+def complete_request(
+    services: Services, request_id: str, officer: str | None = None, *, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Carry out a registered request; ``officer`` is recorded as who decided it;
+    ``values`` are a correction's new values (from the member's written request)."""
     req = load_request(services, request_id)
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
@@ -236,7 +285,7 @@ def complete_request(services: Services, request_id: str, officer: str | None = 
         _finish(services, request_id, "completed", result, officer)
         notify(services, request_id, "access_ready")
         return get_request(services, request_id)
-    return execute_request(services, request_id, decided_by=officer)
+    return execute_request(services, request_id, decided_by=officer, values=values)
 
 
 def refuse_request(
