@@ -25,7 +25,8 @@ def correct_own(services: Services, subject: str, values: object) -> dict[str, A
     (the items only) and carried out at once. Every problem is found first."""
     if not isinstance(values, Mapping) or not values:
         raise InvalidRequest('values: expected {"<item id>": "<new value>", ...} with at least one item')
-    items = [str(item) for item in values]
+    order = {item.id: n for n, item in enumerate(services.policy.items)}
+    items = sorted((str(item) for item in values), key=lambda i: (order.get(i, len(order)), i))  # the policy's order
     problems = correction_problems(services, items)
     if not problems:
         problems = value_problems(services, subject, items, values)
