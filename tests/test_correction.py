@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import event, select
 
@@ -189,7 +189,7 @@ def test_a_source_that_cannot_correct_is_named_and_nothing_is_changed(make_site:
     site = make_site(PRIVACY_CSRF=False)
 
     class Newsletter:  # a DataSource with no correct()
-        items = {"email": "address"}
+        items: ClassVar[dict[str, str]] = {"email": "address"}
         retention = None
 
         def export(self, subject: str) -> list[Any]:

@@ -56,6 +56,11 @@ def deletion_problems(services: Services, items: list[str]) -> list[str]:
                 f"items: {item_id!r} is required for membership; deleting it means leaving "
                 'the membership (a withdrawal: {"scope": "all"})'
             )
+        elif item.collection != "signup" or not item.stored:
+            problems.append(
+                f"items: {item_id!r} is not something the member gave at sign-up; only those can be deleted on "
+                f"their own ({', '.join(deletable) or 'none can be'})"
+            )
         elif item_id not in deletable:
             kept = [s.retention for s in services.sources.values() if item_id in s.items and s.retention]
             why = f"a law makes us keep it ({', '.join(sorted(set(kept)))})" if kept else "no source holds it"
