@@ -57,9 +57,10 @@ def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> d
     if row["scope"] == "all":
         scope_ko, scope_en = "회원탈퇴", "leaving membership"
     elif row["scope"] == "items":
-        labels = [policy.item(i).label for i in view["items"]]
-        scope_ko = ", ".join(label.get("ko") for label in labels)
-        scope_en = ", ".join(label.get("en") for label in labels)
+        # An item the policy no longer has (changed since) is named by its id.
+        items = [(i, next((x for x in policy.items if x.id == i), None)) for i in view["items"]]
+        scope_ko = ", ".join(item.label.get("ko") if item else i for i, item in items)
+        scope_en = ", ".join(item.label.get("en") if item else i for i, item in items)
     else:
         labels = [policy.purpose(p).label for p in view["purposes"]]
         scope_ko = ", ".join(label.get("ko") for label in labels)

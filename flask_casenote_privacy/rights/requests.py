@@ -280,6 +280,8 @@ def complete_request(
     req = load_request(services, request_id)
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
+    if values and req["kind"] != "correct":
+        raise InvalidRequest(f"values: only a correction takes new values, not a {req['kind']} request")
     if req["kind"] == "access":
         result = {"found": _record_found(services, req), "export": "available to the signed-in member"}
         _finish(services, request_id, "completed", result, officer)
