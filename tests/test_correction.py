@@ -185,7 +185,9 @@ def test_the_officer_page_registers_a_correction_and_completes_it_with_the_writt
     assert mail["to"] == [PROBE_EMAIL] and "이름" in mail["body"]
 
 
-def test_a_source_that_cannot_correct_is_named_and_nothing_is_changed(make_site: Callable[..., Site]) -> None:
+def test_a_source_that_cannot_correct_is_named_nothing_is_changed_and_the_officer_completes_it_by_hand(
+    make_site: Callable[..., Site], smtp: Any
+) -> None:
     site = make_site(PRIVACY_CSRF=False)
 
     class Newsletter:  # a DataSource with no correct()
@@ -210,6 +212,25 @@ def test_a_source_that_cannot_correct_is_named_and_nothing_is_changed(make_site:
     assert "'email' is held by newsletter, which cannot correct data" in answer.get_json()["message"]
     assert user(site) == ("김민지", PROBE_EMAIL)  # not even the name: nothing half-done
     assert stored_requests(site) == []
+
+    # The officer can still register the written request, correct the other system by
+    # hand, and complete it by hand; values for it are refused with the same reason.
+    registered = cli(
+        site, "requests", "register", "--subject", "41", "--kind", "correct", "--channel", "written", "--item", "email"
+    )
+    assert registered.exit_code == 0, registered.output
+    request_id = json.loads(registered.stdout)["id"]
+    refused = cli(site, "requests", "complete", request_id, "--value", f"email={NEW_EMAIL}")
+    assert refused.exit_code == 1 and "held by newsletter" in refused.output and "--by-hand" in refused.output
+    assert user(site) == ("김민지", PROBE_EMAIL)
+    both = cli(site, "requests", "complete", request_id, "--by-hand", "--value", f"email={NEW_EMAIL}")
+    assert both.exit_code == 1 and "not both" in both.output
+    done = cli(site, "requests", "complete", request_id, "--by-hand", "--officer", "officer.kang")
+    assert done.exit_code == 0, done.output
+    finished = json.loads(done.stdout)
+    assert (finished["status"], finished["corrected_items"], finished["by_hand"]) == ("completed", ["email"], True)
+    (mail,) = mails(site, smtp, 1)
+    assert "정정" in mail["subject"] and mail["to"] == [PROBE_EMAIL]
 
 
 def test_with_orm_mode_a_correction_runs_the_host_mapper_events(make_site: Callable[..., Site]) -> None:

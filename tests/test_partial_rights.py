@@ -101,11 +101,15 @@ def test_member_deletes_their_phone_number_from_the_page_and_stays_a_member(site
     assert 'name="item" value="phone"' in page  # optional: offered
     assert 'name="item" value="email"' not in page and 'name="item" value="name"' not in page  # required: not
     assert 'name="value.phone"' in page and 'name="value.email"' in page  # all three can be corrected
+    english = client.get("/privacy/rights?lang=en", headers=MEMBER).get_data(as_text=True)
+    assert "Delete optional items (stay a member)" in english and "Mobile phone number" in english
 
     answer = client.post(
         "/privacy/rights/delete-items", data={"item": "phone", "csrf_token": csrf(client)}, headers=MEMBER
     )
     assert answer.status_code == 303
+    status_page = client.get(answer.headers["Location"], headers=MEMBER).get_data(as_text=True)
+    assert "삭제" in status_page and "phone" in status_page
     req = client.get(answer.headers["Location"], headers={**MEMBER, **JSON}).get_json()
     assert (req["kind"], req["scope"], req["items"], req["status"]) == ("delete", "items", ["phone"], "completed")
     assert req["erased_items"] == ["phone"]

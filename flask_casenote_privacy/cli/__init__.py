@@ -134,8 +134,11 @@ def requests_register(
     metavar="ITEM=VALUE",
     help="A correction's new value (repeatable); ITEM=- reads it from a line of stdin, out of the shell history.",
 )
+@click.option(
+    "--by-hand", is_flag=True, help="A correction the officer made themselves (a source that cannot correct)."
+)
 @in_app
-def requests_complete(request_id: str, officer: str | None, values: tuple[str, ...]) -> None:
+def requests_complete(request_id: str, officer: str | None, values: tuple[str, ...], by_hand: bool) -> None:
     """Carry out a request (erase for stop/delete; correct; tell the member an access request is ready)."""
     new: dict[str, str] = {}
     problems = []
@@ -147,7 +150,7 @@ def requests_complete(request_id: str, officer: str | None, values: tuple[str, .
         new[item] = sys.stdin.readline().rstrip("\r\n") if value == "-" else value
     if problems:
         raise click.UsageError("; ".join(problems))
-    req = desk.complete(app_services(), request_id, _operator(officer), values=new or None)
+    req = desk.complete(app_services(), request_id, _operator(officer), values=new or None, by_hand=by_hand)
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
 

@@ -117,6 +117,10 @@ _UI: dict[str, dict[str, str]] = {
     "stop_submit": {"ko": "처리정지 요구", "en": "Ask to stop"},
     "scope.items": {"ko": "항목", "en": "items"},
     "officer.items": {"ko": "항목 (정정·일부 삭제)", "en": "Items (correction, partial deletion)"},
+    "officer.by_hand": {
+        "ko": "직접 정정했음 (값 입력 없이 완료)",
+        "en": "I corrected it myself (complete without values)",
+    },
     "officer.new_value": {
         "ko": "새 값 (서면 요구에 적힌 값; 저장되지 않음)",
         "en": "New value (from the written request; not stored)",

@@ -41,9 +41,11 @@ def correctable_items(services: Services) -> dict[str, list[str]]:
     return found
 
 
-def correction_problems(services: Services, items: list[str]) -> list[str]:
+def correction_problems(services: Services, items: list[str], *, to_carry_out: bool = True) -> list[str]:
     """What is wrong with asking to correct ``items`` (no values yet: an officer may
-    register a written request before the new values are at hand)."""
+    register a written request before the new values are at hand). With
+    ``to_carry_out`` false (the officer's intake) a source without ``correct()`` is
+    no problem yet: the officer may correct it by hand and complete ``by_hand``."""
     correctable = correctable_items(services)
     problems = []
     if not items:
@@ -55,10 +57,10 @@ def correction_problems(services: Services, items: list[str]) -> list[str]:
             )
             continue
         lacking = [name for name in correctable[item] if not callable(getattr(services.sources[name], "correct", None))]
-        if lacking:
+        if lacking and to_carry_out:
             problems.append(
                 f"items: {item!r} is held by {', '.join(lacking)}, which cannot correct data (no correct() method); "
-                "correct it there by hand"
+                "correct it there by hand, then complete the request by hand (--by-hand)"
             )
     return problems
 
@@ -105,12 +107,19 @@ def _address_problems(services: Services, subject: str, value: str) -> list[str]
 
 
 def apply_correction(
-    services: Services, req: Mapping[str, Any], items: list[str], values: Mapping[str, object]
+    services: Services, req: Mapping[str, Any], items: list[str], values: Mapping[str, object], by_hand: bool = False
 ) -> list[str]:
     """Check, then write the new values into every source holding each item of the
     request ``req`` (as stored). Raises :class:`InvalidRequest` listing every
-    problem, and then writes nothing. Returns the items corrected."""
+    problem, and then writes nothing. Returns the items corrected.
+
+    ``by_hand``: the officer has corrected the data themselves (a source that
+    cannot, or a system outside the app); nothing is written, no values are taken."""
     subject = req["subject"]
+    if by_hand:
+        if values:
+            raise InvalidRequest("values: give the new values, or complete it by hand, not both")
+        return list(items)
     problems = correction_problems(services, items) + value_problems(services, subject, items, values)
     if problems:
         raise InvalidRequest("; ".join(problems))

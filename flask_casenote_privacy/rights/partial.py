@@ -14,17 +14,25 @@ capture honours for that member (``consent.suspended``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..consent import ledger_grants, record_consent, suspended
 from ..errors import InvalidRequest
 from ..sources import ModelSource
-from .correction import correction_problems
+from .correction import apply_correction, correction_problems
 
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["deletable_items", "deletion_problems", "erase_items", "item_problems", "suspend_purposes"]
+__all__ = [
+    "carry_out_items",
+    "deletable_items",
+    "deletion_problems",
+    "erase_items",
+    "item_problems",
+    "suspend_purposes",
+]
 
 
 def deletable_items(services: Services) -> list[str]:
@@ -83,10 +91,24 @@ def item_problems(services: Services, kind: str, items: list[str]) -> list[str]:
     if len(set(items)) != len(items):
         return ["items: an item is named twice"]
     if kind == "correct":
-        return correction_problems(services, items)
+        return correction_problems(services, items, to_carry_out=False)
     if kind == "delete":
         return deletion_problems(services, items)
     return [f"items: a {kind} request names no items"]
+
+
+def carry_out_items(
+    services: Services, req: Mapping[str, Any], values: Mapping[str, object], by_hand: bool = False
+) -> dict[str, Any]:
+    """Carry out a ``correct`` request, or a ``delete`` request naming items (``req``
+    as stored); the result names the items, never a value."""
+    items = req["items"].split(",")
+    if req["kind"] == "correct":
+        corrected = apply_correction(services, req, items, values, by_hand)
+        return {"corrected_items": corrected, **({"by_hand": True} if by_hand else {})}
+    if by_hand:
+        raise InvalidRequest("by hand: only a correction is completed by hand")
+    return {"erased_items": erase_items(services, req["subject"], items, values)}
 
 
 def erase_items(services: Services, subject: str, items: list[str], values: object = None) -> list[str]:

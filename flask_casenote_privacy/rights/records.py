@@ -55,7 +55,7 @@ def public_view(services: Services, row: dict[str, Any]) -> dict[str, Any]:
         # False: nothing was held about the subject (None: registered before this was recorded).
         "found": result.get("found"),
         "retained": result.get("retained", []),
-        **{key: result[key] for key in ("erased_items", "corrected_items", "suspended") if key in result},
+        **{key: result[key] for key in ("erased_items", "corrected_items", "by_hand", "suspended") if key in result},
     }
 
 

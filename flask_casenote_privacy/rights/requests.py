@@ -27,11 +27,10 @@ from ..signals import member_withdrawn, send_safely
 from ..signing import WithdrawLink
 from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
-from .correction import apply_correction
 from .export import holds_anything
 from .limits import hit
 from .outbox import LINK_LOOKUP, enqueue, wake
-from .partial import erase_items, item_problems, suspend_purposes
+from .partial import carry_out_items, item_problems, suspend_purposes
 from .records import get_request, load_request
 
 if TYPE_CHECKING:
@@ -161,6 +160,7 @@ def execute_request(
     *,
     decided_by: str | None = None,
     values: dict[str, Any] | None = None,
+    by_hand: bool = False,
 ) -> dict[str, Any]:
     """Carry out a withdrawal/stop/deletion/correction; safe to run again after a crash.
 
@@ -172,7 +172,7 @@ def execute_request(
     if req["status"] == "refused":
         raise InvalidRequest(f"request {request_id} was refused; it cannot be executed")
     if req["scope"] == "items":
-        return _execute_items(services, req, values or {}, decided_by)
+        return _execute_items(services, req, values or {}, decided_by, by_hand)
     subject = req["subject"]
     services.flush(timeout=30)  # the subject's access events in flight count too
     found = _record_found(services, req)
@@ -208,16 +208,11 @@ def execute_request(
 
 
 def _execute_items(
-    services: Services, req: dict[str, Any], values: dict[str, Any], decided_by: str | None
+    services: Services, req: dict[str, Any], values: dict[str, Any], decided_by: str | None, by_hand: bool
 ) -> dict[str, Any]:
     """A correction, or a deletion of named items (PIPA §36): checked in full first,
     so that a bad value changes nothing; the result names the items, not values."""
-    items, subject = req["items"].split(","), req["subject"]
-    found = _record_found(services, req)
-    if req["kind"] == "correct":
-        result: dict[str, Any] = {"found": found, "corrected_items": apply_correction(services, req, items, values)}
-    else:
-        result = {"found": found, "erased_items": erase_items(services, subject, items, values)}
+    result = {"found": _record_found(services, req), **carry_out_items(services, req, values, by_hand)}
     _finish(services, req["id"], "completed", result, decided_by)
     notify(services, req["id"], "items_completed")
     return get_request(services, req["id"])
@@ -273,21 +268,26 @@ def _erase_items_only_for(services: Services, subject: str, purposes: list[str])
 
 # -- the officer's decisions ---------------------------------------------------------
 def complete_request(
-    services: Services, request_id: str, officer: str | None = None, *, values: dict[str, Any] | None = None
+    services: Services,
+    request_id: str,
+    officer: str | None = None,
+    *,
+    values: dict[str, Any] | None = None,
+    by_hand: bool = False,
 ) -> dict[str, Any]:
     """Carry out a registered request; ``officer`` is recorded as who decided it;
     ``values`` are a correction's new values (from the member's written request)."""
     req = load_request(services, request_id)
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
-    if values and req["kind"] != "correct":
-        raise InvalidRequest(f"values: only a correction takes new values, not a {req['kind']} request")
+    if (values or by_hand) and req["kind"] != "correct":
+        raise InvalidRequest(f"values: only a correction takes new values (or by hand), not a {req['kind']} request")
     if req["kind"] == "access":
         result = {"found": _record_found(services, req), "export": "available to the signed-in member"}
         _finish(services, request_id, "completed", result, officer)
         notify(services, request_id, "access_ready")
         return get_request(services, request_id)
-    return execute_request(services, request_id, decided_by=officer, values=values)
+    return execute_request(services, request_id, decided_by=officer, values=values, by_hand=by_hand)
 
 
 def refuse_request(

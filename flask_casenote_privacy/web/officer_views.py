@@ -125,12 +125,14 @@ def add_officer_routes(
         """A correction's new values (PIPA §36): ``{"values": {...}}`` or the form's
         ``value.<item>`` fields; used at once and never stored."""
         if request.is_json:
-            values = request_fields().get("values")
+            values, by_hand = request_fields().get("values"), request_fields().get("by_hand") is True
         else:
             values = {k.removeprefix("value."): v for k, v in request.form.items() if k.startswith("value.") and v}
+            by_hand = request.form.get("by_hand") == "1"
         if values is not None and not isinstance(values, dict):
             raise InvalidRequest('values: expected {"<item id>": "<new value>", ...}')
-        return decided(desk.complete(services, request_id, operator(), values=values or None), request_id)
+        req = desk.complete(services, request_id, operator(), values=values or None, by_hand=by_hand)
+        return decided(req, request_id)
 
     @bp.post("/officer/requests/<request_id>/refuse")
     @officer_only
