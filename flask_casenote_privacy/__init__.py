@@ -28,11 +28,12 @@ from .extension import Privacy
 from .periods import Period, add_period, parse_period
 from .policy.loader import check_policy, load_policy
 from .policy.model import Policy
-from .sources import DataSource, ModelSource, SourceRecord
+from .sources import CorrectableSource, DataSource, ModelSource, SourceRecord
 from .storage.migrate import exclude_privacy_tables
 
 __all__ = [
     "ConfigurationError",
+    "CorrectableSource",
     "DataSource",
     "InvalidRequest",
     "ModelSource",

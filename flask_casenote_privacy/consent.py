@@ -33,13 +33,15 @@ __all__ = [
     "ledger_grants",
     "record_consent",
     "record_consent_rows",
+    "suspended",
     "validate_choices",
 ]
 
 # Channels a ledger event can come through: the consent page, an anonymous
-# visitor's cookie carried over at sign-in, a withdrawal request, and a legal
-# representative's consent for a child (개인정보 보호법 제22조의2).
-CHANNELS = ("web", "cookie", "withdrawal", "guardian")
+# visitor's cookie carried over at sign-in, a withdrawal request, a legal
+# representative's consent for a child (개인정보 보호법 제22조의2), and a completed
+# processing stop of a purpose that needs no consent (PIPA §37①: "suspended").
+CHANNELS = ("web", "cookie", "withdrawal", "guardian", "stop")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,14 @@ def in_force(
             continue  # the policy changed what this consent covers: ask again
         result.add(purpose.id)
     return frozenset(result)
+
+
+def suspended(grants: Iterable[Grant], no_consent_purposes: frozenset[str]) -> frozenset[str]:
+    """The purposes resting on contract, law or legitimate interest that a completed
+    processing stop (PIPA §37①) suspended for this subject: their latest ledger event
+    says "not granted". Consent-based purposes are never in it (``in_force`` leaves
+    them out already)."""
+    return frozenset(g.purpose for g in grants if not g.granted and g.purpose in no_consent_purposes)
 
 
 # -- the ledger (signed-in subjects) ---------------------------------------------

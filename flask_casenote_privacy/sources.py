@@ -26,6 +26,7 @@ from .policy.model import Policy, RetentionClass
 from .storage.engines import checkpoint_wal
 
 __all__ = [
+    "CorrectableSource",
     "DataSource",
     "ModelSource",
     "SourceRecord",
@@ -106,6 +107,19 @@ class DataSource(Protocol):
 
     def find(self, item: str, value: str) -> list[str]:
         """Subjects whose ``item`` equals ``value`` (e.g. who has this email)."""
+
+
+@runtime_checkable
+class CorrectableSource(DataSource, Protocol):
+    """A :class:`DataSource` that can also correct a member's data (정정, PIPA §36).
+    Optional: a correction request for an item that a source without ``correct``
+    holds is refused before anything changes, naming the source, so that the
+    officer can correct it by hand (``ModelSource`` has it)."""
+
+    def correct(self, subject: str, item: str, value: str) -> int:
+        """Set the field of ``item`` to ``value`` in ``subject``'s records; return how
+        many records were changed. ``value`` has been checked already (see
+        :meth:`ModelSource.value_problems` for the optional check a source may add)."""
 
 
 def json_safe(value: Any) -> Any:
@@ -328,6 +342,36 @@ class ModelSource:
         if sqlite and count:
             checkpoint_wal(bind.engine)
         return count
+
+    def value_problems(self, item: str, value: str) -> list[str]:
+        """What is wrong with ``value`` as the new value of ``item`` in this table: a
+        text column's length, a column that cannot hold text."""
+        column = self.columns[self.items[item]]
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            python_type = str
+        if python_type is not str:
+            return [f"{item}: {self.label}.{column.key} holds {python_type.__name__}, not text; correct it by hand"]
+        length = getattr(column.type, "length", None)
+        if length is not None and len(value) > length:
+            return [f"{item}: at most {length} characters"]
+        return []
+
+    def correct(self, subject: str, item: str, value: str) -> int:
+        """Set ``item``'s column to ``value`` in the subject's rows (PIPA §36). With
+        ``orm_delete=True`` each row is loaded and changed, so that the host's mapper
+        events (``before_update``) run, as they do for its erasure."""
+        column = self.items[item]
+        with self.session() as session:
+            if self.orm_delete:
+                rows = self._rows(session, subject)
+                for row in rows:
+                    setattr(row, column, value)
+                session.flush()
+                return len(rows)
+            result = session.execute(sa.update(self.model).where(self._where(subject)).values({column: value}))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def subjects(self) -> list[str]:
         """Every subject with a record here (lets the purge re-apply destructions after a restore)."""

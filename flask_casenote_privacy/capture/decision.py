@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from flask import current_app, g, has_app_context, has_request_context, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..consent import Grant, in_force, ledger_grants
+from ..consent import Grant, in_force, ledger_grants, suspended
 from ..periods import Period, add_period
 from ..services import Services, items_of
 from ..storage.crypto import subject_ref
@@ -203,7 +203,12 @@ class Decider:
         self._key: tuple[Policy, str, Mapping[str, str]] | None = None
         self._period: Period | None = None
         self._tz: ZoneInfo | None = None
-        self._by_granted: dict[frozenset[str], tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]]]
+        # Keyed by (granted, suspended): a completed processing stop suspends a purpose
+        # that needs no consent for its subject (PIPA §37①).
+        self._by_granted: dict[
+            tuple[frozenset[str], frozenset[str]],
+            tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]],
+        ]
         self._by_granted = {}
 
     def _load(self, policy: Policy, retention: str) -> None:
@@ -215,16 +220,17 @@ class Decider:
             self._key = (policy, retention, self.services.field_items)
 
     def _derived(
-        self, policy: Policy, granted: frozenset[str]
+        self, policy: Policy, granted: frozenset[str], stopped: frozenset[str] = _NONE_GRANTED
     ) -> tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]]:
         state = self.services
-        active = granted | state.no_consent_purposes
-        allowed = items_of(policy, granted) | state.always_allowed_items
+        active = granted | (state.no_consent_purposes - stopped)
+        # items_of(active) is the same set; the common case reuses the one kept.
+        allowed = items_of(policy, active) if stopped else items_of(policy, granted) | state.always_allowed_items
         derived = (active, allowed, disallowed_fields(state.field_items, allowed), tuple(sorted(active)))
         with self._lock:
             if len(self._by_granted) >= self._MAX_CACHED:
                 self._by_granted.clear()
-            self._by_granted[granted] = derived
+            self._by_granted[(granted, stopped)] = derived
         return derived
 
     def decide(self, cookie_value: str | None = None) -> RequestPrivacy:
@@ -247,11 +253,15 @@ class Decider:
             # not cookies.get(): a MultiDict builds a KeyError for a missing name
             cookie_value = cookies[cookie.name] if cookie.name in cookies else None  # noqa: SIM401
         grants = cookie.loads(cookie_value) if cookie_value else []
+        stopped = _NONE_GRANTED
         if subject is not None:
             if not signing_in(services, subject):
                 grants = []  # a signed-in member's consent is the ledger's alone
             try:
-                grants = latest_grants(ledger_grants(state.databases.main, subject), grants)
+                ledger = ledger_grants(state.databases.main, subject)
+                # Only the ledger can suspend a purpose, never a cookie.
+                stopped = suspended(ledger, state.no_consent_purposes) if ledger else _NONE_GRANTED
+                grants = latest_grants(ledger, grants)
             except SQLAlchemyError:
                 # The ledger is unreachable: serve the request, assume no consent (fail closed).
                 log.warning("privacy ledger unreachable; treating the request as without consent")
@@ -260,9 +270,9 @@ class Decider:
         if at is None:
             at = services.now()
         granted = in_force(policy, grants, gpc, state.consent_lapses(), at) if grants else _NONE_GRANTED
-        derived = self._by_granted.get(granted)
+        derived = self._by_granted.get((granted, stopped))
         if derived is None:
-            derived = self._derived(policy, granted)
+            derived = self._derived(policy, granted, stopped)
         active, allowed, disallowed, ordered = derived
         decided = RequestPrivacy.make(
             subject=subject,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from dataclasses import asdict
 from datetime import datetime
 
@@ -97,6 +98,9 @@ def requests_list(fmt: str, officer: str | None) -> None:
 @click.option("--channel", required=True, type=click.Choice(CHANNELS))
 @click.option("--scope", type=click.Choice(["all"]), default=None, help="All purposes (leave membership).")
 @click.option("--purpose", "purposes", multiple=True, help="A purpose (repeatable) instead of --scope all.")
+@click.option(
+    "--item", "items", multiple=True, help="An item to correct (--kind correct) or delete without leaving (repeatable)."
+)
 @click.option("--officer", default=None, help="Who registers it (default: the OS user).")
 @click.option(
     "--identity-check", type=click.Choice(IDENTITY_CHECKS), default=None, help="How the requester was identified."
@@ -110,6 +114,7 @@ def requests_register(
     channel: str,
     scope: str | None,
     purposes: tuple[str, ...],
+    items: tuple[str, ...],
     officer: str | None,
     identity_check: str | None,
     requester: str | None,
@@ -127,6 +132,7 @@ def requests_register(
         identity_check=identity_check,
         requester=requester,
         agent_reference=agent_reference,
+        items=list(items),
     )
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
@@ -134,10 +140,30 @@ def requests_register(
 @requests_group.command("complete")
 @click.argument("request_id")
 @click.option("--officer", default=None)
+@click.option(
+    "--value",
+    "values",
+    multiple=True,
+    metavar="ITEM=VALUE",
+    help="A correction's new value (repeatable); ITEM=- reads it from a line of stdin, out of the shell history.",
+)
+@click.option(
+    "--by-hand", is_flag=True, help="A correction the officer made themselves (a source that cannot correct)."
+)
 @in_app
-def requests_complete(request_id: str, officer: str | None) -> None:
-    """Carry out a request (erase for stop/delete; tell the member an access request is ready)."""
-    req = desk.complete(app_services(), request_id, _operator(officer))
+def requests_complete(request_id: str, officer: str | None, values: tuple[str, ...], by_hand: bool) -> None:
+    """Carry out a request (erase for stop/delete; correct; tell the member an access request is ready)."""
+    new: dict[str, str] = {}
+    problems = []
+    for given in values:
+        item, eq, value = given.partition("=")
+        if not eq or not item:
+            problems.append(f"--value: expected ITEM=VALUE, not {item or given[:20]!r}=...")
+            continue
+        new[item] = sys.stdin.readline().rstrip("\r\n") if value == "-" else value
+    if problems:
+        raise click.UsageError("; ".join(problems))
+    req = desk.complete(app_services(), request_id, _operator(officer), values=new or None, by_hand=by_hand)
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
 

@@ -1,7 +1,8 @@
 """Which legal clause lets a private company refuse which kind of request.
 
 PIPA gives each right its own grounds: access (열람) only §35④, deletion (삭제)
-only §36①'s proviso (another law names the data), processing stop and consent
+only §36①'s proviso (another law names the data), correction (정정) only §36②'s
+exception (another law sets a special procedure), processing stop and consent
 withdrawal (처리정지·동의철회) §37②. A policy file's ``[[refusal_grounds]]`` name
 their ``kinds`` and their ``clause``; the loader checks the one against the other.
 The clauses for public bodies only (§35④3, §37②3) are left out on purpose.
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["CLAUSES", "GROUND_KINDS", "LEGACY_KINDS", "clause_label", "clause_problems", "ground_warnings"]
 
 #: Request kinds a ground may be declared for.
-GROUND_KINDS = ("withdraw", "stop", "access", "delete")
+GROUND_KINDS = ("withdraw", "stop", "access", "delete", "correct")
 
 #: Kinds of a ground declared the old way (no ``kinds``): §37② only ever covered these.
 LEGACY_KINDS = ("stop", "withdraw")
@@ -30,6 +31,8 @@ CLAUSES: dict[str, tuple[frozenset[str], dict[str, str]]] = {
     "35-4-2": (frozenset({"access"}), {"ko": "개인정보 보호법 제35조 제4항 제2호", "en": "PIPA Art. 35(4)2"}),
     # PIPA §36① proviso: another law names the data as data to be collected (kept, not refused at will).
     "36-1": (frozenset({"delete"}), {"ko": "개인정보 보호법 제36조 제1항 단서", "en": "PIPA Art. 36(1) proviso"}),
+    # PIPA §36②: a correction is made "unless another law sets a special procedure for it".
+    "36-2": (frozenset({"correct"}), {"ko": "개인정보 보호법 제36조 제2항", "en": "PIPA Art. 36(2)"}),
     # PIPA §37②1, 2, 4: special provision of law / legal obligation; harm to others; contract impossible.
     "37-2-1": (
         frozenset({"stop", "withdraw"}),

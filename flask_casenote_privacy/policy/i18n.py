@@ -94,6 +94,54 @@ _UI: dict[str, dict[str, str]] = {
     "kind.stop": {"ko": "처리정지", "en": "processing stop"},
     "kind.access": {"ko": "열람", "en": "access"},
     "kind.delete": {"ko": "삭제", "en": "deletion"},
+    "kind.correct": {"ko": "정정", "en": "correction"},
+    # The member's own page (/rights): correction, deletion of items, suspension (PIPA §36, §37, §38④).
+    "rights_title": {"ko": "내 개인정보 관리", "en": "Your personal information"},
+    "rights_page_intro": {
+        "ko": "아래에서 개인정보를 바로 정정하거나, 회원을 유지한 채 선택 항목을 삭제하거나, 처리 목적별로 처리정지를 "
+        "요구할 수 있습니다.",
+        "en": "Here you can correct your personal information at once, delete optional items while staying a member, "
+        "or ask us to stop processing for named purposes.",
+    },
+    "correct_title": {"ko": "개인정보 정정", "en": "Correct your information"},
+    "correct_hint": {
+        "ko": "바꿀 항목에만 새 값을 입력하세요. 정정은 즉시 반영되며 결과를 이메일로 알려드립니다.",
+        "en": "Enter a new value only for what you want to change. It is corrected at once and you are told by email.",
+    },
+    "correct_submit": {"ko": "정정하기", "en": "Correct"},
+    "delete_items_title": {"ko": "선택 항목 삭제 (회원 유지)", "en": "Delete optional items (stay a member)"},
+    "delete_items_hint": {
+        "ko": "필수 항목(이름·이메일 등)을 삭제하려면 회원탈퇴(동의철회)를 해야 합니다.",
+        "en": "Deleting a required item (name, email, ...) means leaving the membership (a withdrawal).",
+    },
+    "delete_items_none": {
+        "ko": "회원을 유지한 채 삭제할 수 있는 선택 항목이 없습니다.",
+        "en": "No optional items can be deleted on their own.",
+    },
+    "delete_items_submit": {"ko": "선택 항목 삭제", "en": "Delete these items"},
+    "stop_title": {"ko": "처리 목적별 처리정지", "en": "Stop processing for some purposes"},
+    "stop_consent": {
+        "ko": "동의에 근거한 목적: 동의를 즉시 철회합니다.",
+        "en": "Purposes based on your consent: your consent is withdrawn at once.",
+    },
+    "stop_other": {
+        "ko": "계약·법령·정당한 이익에 근거한 목적: 처리정지 요구로 접수되며, 개인정보 보호책임자가 10일 이내에 "
+        "결정합니다 (법률상 의무 등 개인정보 보호법 제37조 제2항의 사유가 있으면 거절될 수 있습니다).",
+        "en": "Purposes based on contract, law or legitimate interest: registered as a request to stop processing, "
+        "which the privacy officer decides within 10 days (it may be refused on the grounds of PIPA Art. 37(2), "
+        "such as a legal obligation).",
+    },
+    "stop_submit": {"ko": "처리정지 요구", "en": "Ask to stop"},
+    "scope.items": {"ko": "항목", "en": "items"},
+    "officer.items": {"ko": "항목 (정정·일부 삭제)", "en": "Items (correction, partial deletion)"},
+    "officer.by_hand": {
+        "ko": "직접 정정했음 (값 입력 없이 완료)",
+        "en": "I corrected it myself (complete without values)",
+    },
+    "officer.new_value": {
+        "ko": "새 값 (서면 요구에 적힌 값; 저장되지 않음)",
+        "en": "New value (from the written request; not stored)",
+    },
     "status.registered": {"ko": "접수됨 (처리 중)", "en": "registered (in progress)"},
     "status.completed": {"ko": "처리 완료", "en": "completed"},
     "status.refused": {"ko": "거절", "en": "refused"},

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from ..errors import PolicyError
 from ..periods import Period, PeriodError, parse_period, zone
-from .contents import ContentsReader
 from .children import parse_children
+from .contents import ContentsReader
 from .grounds import LEGACY_KINDS, clause_problems
 from .model import (
     BASES,

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import i18n
-from .contents import Measure
 from .children import children_context
+from .contents import Measure
 from .model import Policy
 from .render_contents import contents_context, kept_items
 

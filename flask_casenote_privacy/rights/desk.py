@@ -88,8 +88,17 @@ def register(
     return req
 
 
-def complete(services: Services, request_id: str, operator: Operator) -> dict[str, Any]:
-    req = requests.complete_request(services, request_id, officer=operator.name)
+def complete(
+    services: Services,
+    request_id: str,
+    operator: Operator,
+    *,
+    values: dict[str, Any] | None = None,
+    by_hand: bool = False,
+) -> dict[str, Any]:
+    """Carry out a request; ``values`` are a correction's new values, used and never
+    stored; ``by_hand``: the officer corrected the data themselves."""
+    req = requests.complete_request(services, request_id, officer=operator.name, values=values, by_hand=by_hand)
     _audit(services, operator, f"complete request {request_id}", req["subject"])
     return req
 

@@ -22,6 +22,7 @@ KIND_TEXT = {
     "stop": ("처리정지", "processing stop"),
     "access": ("열람", "access"),
     "delete": ("삭제", "deletion"),
+    "correct": ("정정", "correction"),
 }
 
 
@@ -70,6 +71,11 @@ def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> d
     ko, en = KIND_TEXT[row["kind"]]
     if row["scope"] == "all":
         scope_ko, scope_en = "회원탈퇴", "leaving membership"
+    elif row["scope"] == "items":
+        # An item the policy no longer has (changed since) is named by its id.
+        items = [(i, next((x for x in policy.items if x.id == i), None)) for i in view["items"]]
+        scope_ko = ", ".join(item.label.get("ko") if item else i for i, item in items)
+        scope_en = ", ".join(item.label.get("en") if item else i for i, item in items)
     else:
         labels = [policy.purpose(p).label for p in view["purposes"]]
         scope_ko = ", ".join(label.get("ko") for label in labels)

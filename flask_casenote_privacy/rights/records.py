@@ -69,6 +69,8 @@ def public_view(services: Services, row: dict[str, Any]) -> dict[str, Any]:
         "kind": row["kind"],
         "scope": row["scope"],
         "purposes": row["purposes"].split(",") if row["purposes"] else [],
+        # A correction's or partial deletion's items (PIPA §36): ids, never values.
+        "items": row["items"].split(",") if row.get("items") else [],
         "channel": row["channel"],
         "status": row["status"],
         "received_at": row["received_at"].astimezone(local).isoformat(),
@@ -100,7 +102,7 @@ def public_view(services: Services, row: dict[str, Any]) -> dict[str, Any]:
         # False: nothing was held about the subject (None: registered before this was recorded).
         "found": result.get("found"),
         "retained": result.get("retained", []),
-        **({"erased_items": result["erased_items"]} if "erased_items" in result else {}),
+        **{key: result[key] for key in ("erased_items", "corrected_items", "by_hand", "suspended") if key in result},
     }
 
 

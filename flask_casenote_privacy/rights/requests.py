@@ -1,8 +1,10 @@
 """Data-subject requests: register, execute, complete, refuse, notify.
 
 A consent withdrawal is registered and executed at once (policy section 6);
-access, deletion and processing-stop requests are due ``PRIVACY_REQUEST_DEADLINE``
-(10 days) after receipt and are completed or refused by the officer. Views and
+access, correction, deletion and processing-stop requests are due
+``PRIVACY_REQUEST_DEADLINE`` (10 days) after receipt and are completed or refused
+by the officer (a member's own correction or deletion of optional items is carried
+out at once: rights/self_service.py). Views and
 CLI commands call these functions, so the web and the shell never disagree.
 """
 
@@ -16,7 +18,7 @@ from flask import current_app
 from sqlalchemy import insert, update
 
 from ..addresses import normal_address
-from ..consent import ledger_grants, record_consent
+from ..consent import ledger_grants, record_consent, suspended
 from ..errors import InvalidRequest, TokenError
 from ..periods import add_period
 from ..retention.archiving import retained_summary
@@ -31,6 +33,7 @@ from .identity import Identity
 from .limits import hit
 from .notifications import completed_notice
 from .outbox import LINK_LOOKUP, enqueue, wake
+from .partial import carry_out_items, item_problems, suspend_purposes
 from .records import get_request, load_request
 
 if TYPE_CHECKING:
@@ -49,7 +52,7 @@ __all__ = [
     "valid_subject",
 ]
 
-KINDS = ("withdraw", "stop", "access", "delete")
+KINDS = ("withdraw", "stop", "access", "delete", "correct")
 CHANNELS = ("web", "email", "written")
 
 
@@ -64,14 +67,19 @@ def register_request(
     purposes: list[str] | None = None,
     registered_by: str | None = None,
     identity: Identity | None = None,
+    items: list[str] | None = None,
 ) -> dict[str, Any]:
     """Register a request at once; a withdrawal is also executed at once. ``identity``:
     how the officer's intake checked who asked (rights/identity.py).
+
+    ``items`` names what a ``correct`` request corrects, or a ``delete`` request
+    deletes without the member leaving (PIPA §36); never their values.
 
     Raises :class:`InvalidRequest` listing every problem, and then changes nothing.
     """
     policy = services.policy
     purposes = list(purposes or [])
+    items = list(items or []) if isinstance(items, (list, tuple)) or items is None else items
     problems = []
     if not _is_text(subject, 191):
         problems.append("subject: a subject id of 1 to 191 printable characters is required")
@@ -85,8 +93,14 @@ def register_request(
         problems.append("give either scope 'all' or purposes, not both")
     if kind in ("withdraw", "stop") and scope is None and not purposes:
         problems.append("scope: give 'all' (leave membership) or at least one purpose")
-    if kind in ("access", "delete") and purposes:
+    if kind in ("access", "delete", "correct") and purposes:
         problems.append(f"purposes: a {kind} request covers all the subject's data; give no purposes")
+    if not isinstance(items, list):
+        problems.append("items: expected a list of item ids")
+    elif items or kind == "correct":
+        if scope is not None:
+            problems.append("give either scope 'all' or items, not both")
+        problems.extend(item_problems(services, kind, items))
     if not all(isinstance(pid, str) for pid in purposes):
         problems.append("purposes: expected purpose ids (text)")
         purposes = []
@@ -113,8 +127,9 @@ def register_request(
         "id": request_id,
         "subject": subject,
         "kind": kind,
-        "scope": "purposes" if purposes else "all",
+        "scope": "items" if items else "purposes" if purposes else "all",
         "purposes": ",".join(purposes) or None,
+        "items": ",".join(items or []) or None,
         "channel": channel,
         "status": "registered",
         "received_at": now,
@@ -146,15 +161,25 @@ def _is_text(value: object, most: int) -> bool:
 
 
 # -- executing -----------------------------------------------------------------------
-def execute_request(services: Services, request_id: str, *, decided_by: str | None = None) -> dict[str, Any]:
-    """Carry out a withdrawal/stop/deletion; safe to run again after a crash.
+def execute_request(
+    services: Services,
+    request_id: str,
+    *,
+    decided_by: str | None = None,
+    values: dict[str, Any] | None = None,
+    by_hand: bool = False,
+) -> dict[str, Any]:
+    """Carry out a withdrawal/stop/deletion/correction; safe to run again after a crash.
 
-    ``decided_by`` is the officer who completed the request, if one did."""
+    ``decided_by`` is the officer who completed the request, if one did; ``values``
+    the new values of a correction (used, never stored)."""
     req = load_request(services, request_id)
     if req["status"] == "completed":
         return req
     if req["status"] == "refused":
         raise InvalidRequest(f"request {request_id} was refused; it cannot be executed")
+    if req["scope"] == "items":
+        return _execute_items(services, req, values or {}, decided_by, by_hand)
     subject = req["subject"]
     services.flush(timeout=30)  # the subject's access events in flight count too
     found = _record_found(services, req)
@@ -167,11 +192,13 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
     else:
         purposes = req["purposes"].split(",")
         _withdraw_consents(services, subject, purposes, req["channel"])
+        stopped = suspend_purposes(services, subject, purposes) if req["kind"] == "stop" else []
         erased_items = _erase_items_only_for(services, subject, purposes)
         result = {
             "found": found,
             "retained": retained_summary(services, subject),
             "erased_items": sorted(erased_items),
+            **({"suspended": stopped} if stopped else {}),
         }
     _finish(services, request_id, "completed", result, decided_by)
     notify(services, request_id, completed_notice(req["kind"]))
@@ -185,6 +212,17 @@ def execute_request(services: Services, request_id: str, *, decided_by: str | No
             request_id=request_id,
         )
     return get_request(services, request_id)
+
+
+def _execute_items(
+    services: Services, req: dict[str, Any], values: dict[str, Any], decided_by: str | None, by_hand: bool
+) -> dict[str, Any]:
+    """A correction, or a deletion of named items (PIPA §36): checked in full first,
+    so that a bad value changes nothing; the result names the items, not values."""
+    result = {"found": _record_found(services, req), **carry_out_items(services, req, values, by_hand)}
+    _finish(services, req["id"], "completed", result, decided_by)
+    notify(services, req["id"], "items_completed")
+    return get_request(services, req["id"])
 
 
 def _record_found(services: Services, req: dict[str, Any]) -> bool:
@@ -217,8 +255,11 @@ def _withdraw_consents(services: Services, subject: str, purposes: list[str] | N
 def _erase_items_only_for(services: Services, subject: str, purposes: list[str]) -> set[str]:
     """Erase the data collected only for ``purposes``: items no other active purpose uses."""
     policy = services.policy
-    granted = {g.purpose for g in ledger_grants(services.databases.main, subject) if g.granted}
-    still_active = (services.no_consent_purposes | granted) - set(purposes)
+    ledger = ledger_grants(services.databases.main, subject)
+    granted = {g.purpose for g in ledger if g.granted}
+    still_active = ((services.no_consent_purposes - suspended(ledger, services.no_consent_purposes)) | granted) - set(
+        purposes
+    )
     still_used = services.items_of(frozenset(still_active))
     items = {i for pid in purposes for i in policy.purpose(pid).items} - still_used
     columns = {field for field, item in services.field_items.items() if item in items}
@@ -233,17 +274,27 @@ def _erase_items_only_for(services: Services, subject: str, purposes: list[str])
 
 
 # -- the officer's decisions ---------------------------------------------------------
-def complete_request(services: Services, request_id: str, officer: str | None = None) -> dict[str, Any]:
-    """Carry out a registered request; ``officer`` is recorded as who decided it."""
+def complete_request(
+    services: Services,
+    request_id: str,
+    officer: str | None = None,
+    *,
+    values: dict[str, Any] | None = None,
+    by_hand: bool = False,
+) -> dict[str, Any]:
+    """Carry out a registered request; ``officer`` is recorded as who decided it;
+    ``values`` are a correction's new values (from the member's written request)."""
     req = load_request(services, request_id)
     if req["status"] != "registered":
         raise InvalidRequest(f"request {request_id} is already {req['status']}")
+    if (values or by_hand) and req["kind"] != "correct":
+        raise InvalidRequest(f"values: only a correction takes new values (or by hand), not a {req['kind']} request")
     if req["kind"] == "access":
         result = {"found": _record_found(services, req), "export": "available to the signed-in member"}
         _finish(services, request_id, "completed", result, officer)
         notify(services, request_id, "access_ready")
         return get_request(services, request_id)
-    return execute_request(services, request_id, decided_by=officer)
+    return execute_request(services, request_id, decided_by=officer, values=values, by_hand=by_hand)
 
 
 def refuse_request(

@@ -152,6 +152,8 @@ requests = Table(
     Column("kind", String(16), nullable=False),
     Column("scope", String(16), nullable=False),  # "all" or "purposes"
     Column("purposes", String(255), nullable=True),
+    # scope "items": the item ids corrected or deleted (PIPA §36), never their values.
+    Column("items", String(255), nullable=True),
     Column("channel", String(16), nullable=False),
     Column("status", String(16), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),

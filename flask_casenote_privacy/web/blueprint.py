@@ -28,6 +28,7 @@ from .http import (
     safe_next,
     wants_json,
 )
+from .member_views import add_member_routes
 from .officer_views import add_officer_routes
 from .rights_views import add_rights_routes
 
@@ -154,6 +155,7 @@ def create_blueprint(services: Services) -> Blueprint:
 
     add_history_routes(bp, services, language=language)
     add_rights_routes(bp, services, check_csrf=check_csrf, language=language)
+    add_member_routes(bp, services, check_csrf=check_csrf, language=language)
     add_officer_routes(bp, services, check_csrf=check_csrf, language=language)
     register_error_handlers(bp)
 

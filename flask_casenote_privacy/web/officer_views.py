@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf
 
-from ..errors import NotAllowed
+from ..errors import InvalidRequest, NotAllowed
 from ..retention.ledger import destruction_history
 from ..rights import desk
 from ..rights.audit import operator_access_history
+from ..rights.correction import correctable_items
 from ..rights.grounds import withholdable_parts
 from ..rights.identity import IDENTITY_CHECKS, REQUESTERS
 from ..rights.outbox import undelivered
@@ -71,6 +72,7 @@ def add_officer_routes(
             purposes=services.policy.purposes,
             identity_checks=IDENTITY_CHECKS,
             requesters=REQUESTERS,
+            items=[services.policy.item(i) for i in correctable_items(services)],
             csrf_token=csrf(),
             history_url=maybe_url("privacy.officer_destructions", lang=request.args.get("lang")),
             notices=notices,
@@ -89,6 +91,8 @@ def add_officer_routes(
             return value[0] if is_form and isinstance(value, list) and len(value) == 1 else value
 
         purposes = data.get("purposes") or data.get("purpose") or []
+        items = data.get("items") or data.get("item") or []
+        scope = one("scope")
         req = desk.register(
             services,
             operator(),
@@ -96,12 +100,13 @@ def add_officer_routes(
             subject=one("subject"),
             kind=one("kind"),
             channel=one("channel"),
-            scope=one("scope") or None,
+            scope=None if scope in ("", "items", "purposes") else scope,
             purposes=purposes if isinstance(purposes, list) else [purposes],
             # How the requester's identity was checked; an agent's power of attorney.
             identity_check=one("identity_check") or None,
             requester=one("requester") or None,
             agent_reference=one("agent_reference") or None,
+            items=items if isinstance(items, list) else [items],
         )
         if wants_json():
             return jsonify(req), 201
@@ -127,7 +132,17 @@ def add_officer_routes(
     @bp.post("/officer/requests/<request_id>/complete")
     @officer_only
     def officer_complete(request_id: str) -> Any:
-        return decided(desk.complete(services, request_id, operator()), request_id)
+        """A correction's new values (PIPA §36): ``{"values": {...}}`` or the form's
+        ``value.<item>`` fields; used at once and never stored."""
+        if request.is_json:
+            values, by_hand = request_fields().get("values"), request_fields().get("by_hand") is True
+        else:
+            values = {k.removeprefix("value."): v for k, v in request.form.items() if k.startswith("value.") and v}
+            by_hand = request.form.get("by_hand") == "1"
+        if values is not None and not isinstance(values, dict):
+            raise InvalidRequest('values: expected {"<item id>": "<new value>", ...}')
+        req = desk.complete(services, request_id, operator(), values=values or None, by_hand=by_hand)
+        return decided(req, request_id)
 
     @bp.post("/officer/requests/<request_id>/refuse")
     @officer_only
