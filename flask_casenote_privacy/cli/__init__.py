@@ -137,11 +137,12 @@ def requests_refuse(request_id: str, ground: str, reason: str, officer: str | No
 
 @privacy_cli.command("export")
 @click.argument("subject")
+@click.option("--reason", default=None, help="Why the data is exported (required; kept in the access record).")
 @click.option("--officer", default=None)
 @in_app
-def export_command(subject: str, officer: str | None) -> None:
-    """Everything held about SUBJECT, as JSON (writes an operator access record)."""
-    data = desk.export(app_services(), subject, _operator(officer))
+def export_command(subject: str, reason: str | None, officer: str | None) -> None:
+    """Everything held about SUBJECT, as JSON (writes an operator access record with --reason)."""
+    data = desk.export(app_services(), subject, _operator(officer), reason=reason)
     echo_result(json.dumps(data, ensure_ascii=False, indent=2))
 
 

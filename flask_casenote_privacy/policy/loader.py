@@ -30,6 +30,7 @@ from .model import (
     RetentionClass,
     Text,
 )
+from .service import read_service
 from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):
@@ -171,6 +172,7 @@ class _Reader(ProblemCollector):
             "refusal_grounds",
             "destruction",
             "cookies",
+            "service",
         }
         data = self.table(
             "policy",
@@ -242,6 +244,7 @@ class _Reader(ProblemCollector):
         officer = self.officer(data.get("officer", {}))
         destruction = self.destruction(data.get("destruction", {}))
         cookies = self.cookies(data.get("cookies", {}))
+        service = read_service(self, data.get("service", {}))
         if self.problems:
             return None
         return Policy(
@@ -259,6 +262,7 @@ class _Reader(ProblemCollector):
             cookies=cookies,
             effective_date=effective,
             source=source,
+            service=service,
         )
 
     def controller(self, raw: Any) -> Controller:

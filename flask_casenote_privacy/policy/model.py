@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import UnknownPolicyId
 from ..periods import Period, zone
+from .service import Service, service_dict
 
 __all__ = [
     "BASES",
@@ -180,6 +181,7 @@ class Policy:
     cookies: Text
     effective_date: str | None = None
     source: str | None = field(default=None, compare=False)
+    service: Service = Service()  # the [service] block (policy/service.py)
 
     @property
     def default_language(self) -> str:
@@ -331,4 +333,4 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
             "separate_storage": d.separate_storage,
         },
         "cookies": _text(policy.cookies),
-    }
+    } | ({"service": service_dict(policy.service)} if service_dict(policy.service) else {})
