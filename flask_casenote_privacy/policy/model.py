@@ -181,7 +181,7 @@ class Policy:
     cookies: Text
     effective_date: str | None = None
     source: str | None = field(default=None, compare=False)
-    service: Service = Service()  # the [service] block (policy/service.py)
+    service: Service = field(default_factory=Service)  # the [service] block (policy/service.py)
 
     @property
     def default_language(self) -> str:

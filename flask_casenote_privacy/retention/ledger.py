@@ -20,7 +20,15 @@ from .report import Run
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["INTERNAL_CLASSES", "UNTIL_WITHDRAWAL", "destruction_history", "items_of", "method_of", "statute_of", "write_ledger"]
+__all__ = [
+    "INTERNAL_CLASSES",
+    "UNTIL_WITHDRAWAL",
+    "destruction_history",
+    "items_of",
+    "method_of",
+    "statute_of",
+    "write_ledger",
+]
 
 # Classes the extension keeps on its own behalf (not in the policy file).
 INTERNAL_CLASSES = {

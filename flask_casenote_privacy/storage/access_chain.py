@@ -66,9 +66,7 @@ def _lock_head(conn: Connection, *, advance: bool) -> Any:
     if not conn.execute(update(access_chain).where(access_chain.c.id == _HEAD).values(seq=bump)).rowcount:
         # A database made by ``metadata.create_all`` has no head yet.
         conn.execute(
-            insert(access_chain).values(
-                id=_HEAD, seq=1 if advance else 0, last_hash="", anchor_seq=0, anchor_hash=""
-            )
+            insert(access_chain).values(id=_HEAD, seq=1 if advance else 0, last_hash="", anchor_seq=0, anchor_hash="")
         )
     return conn.execute(select(access_chain).where(access_chain.c.id == _HEAD)).mappings().one()
 
@@ -160,7 +158,5 @@ def destroy_expired_prefix(conn: Connection, now: datetime, limit: int) -> int:
     if tail is None:  # a gap: leave it for `flask privacy audit verify` to report
         return 0
     count = int(conn.execute(delete(t).where(t.c.seq.is_not(None), t.c.seq <= last)).rowcount or 0)
-    conn.execute(
-        update(access_chain).where(access_chain.c.id == _HEAD).values(anchor_seq=last, anchor_hash=tail.hash)
-    )
+    conn.execute(update(access_chain).where(access_chain.c.id == _HEAD).values(anchor_seq=last, anchor_hash=tail.hash))
     return count

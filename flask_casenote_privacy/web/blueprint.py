@@ -15,6 +15,7 @@ from ..consent import change_consent, validate_choices
 from ..errors import InvalidRequest
 from ..policy.render import policy_context
 from ..services import Services
+from .audit_views import add_audit_routes
 from .http import (
     check_language,
     json_body,
@@ -140,6 +141,7 @@ def create_blueprint(services: Services) -> Blueprint:
 
     add_rights_routes(bp, services, check_csrf=check_csrf, language=language)
     add_officer_routes(bp, services, check_csrf=check_csrf, language=language)
+    add_audit_routes(bp, services, check_csrf=check_csrf, language=language)
     register_error_handlers(bp)
 
     return bp
