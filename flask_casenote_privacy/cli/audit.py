@@ -34,7 +34,10 @@ def audit_verify(fmt: str) -> None:
     if fmt == "json":
         echo_result(json.dumps(check.to_dict(), ensure_ascii=False))
     elif check.ok:
-        echo_result(f"ok: {check.checked} records, {check.anchor_seq + 1}..{check.head_seq}, chain intact")
+        echo_result(
+            f"ok: {check.checked} records checked (positions {check.anchor_seq + 1} to {check.head_seq}; "
+            f"{check.anchor_seq} destroyed by the purge before them), chain intact"
+        )
     else:
         echo_result(f"BROKEN at record {check.broken_seq} (id {check.broken_id or '-'}): {check.problem}")
     if not check.ok:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from ..periods import add_period
 from ..storage.engines import as_utc
 from .ledger import statute_of
 from .purge import TARGETS, known_classes
@@ -28,12 +29,20 @@ _BORN = {
 }
 
 
+def _access_record_period(services: Services) -> str:
+    """The longer of ``PRIVACY_OPERATOR_ACCESS_PERIOD`` and what the policy's scale asks."""
+    now, tz = services.now(), services.policy.tz
+    periods = (services.settings.operator_access_period, services.policy.service.access_record_period)
+    return max(periods, key=lambda p: add_period(now, p, tz)).iso
+
+
 def _blank(services: Services, retention: str) -> dict[str, Any]:
     cls = services.policy.find_retention_class(retention)
+    period = cls.period.iso if cls and cls.period else None
     return {
         "retention": retention,
         "label": cls.label.get("ko") if cls else retention,
-        "period": cls.period.iso if cls and cls.period else None,
+        "period": _access_record_period(services) if retention == "operator_access" else period,
         "statute": statute_of(services, retention),
         "rows": 0,
         "overdue": 0,
