@@ -42,6 +42,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "provisions": ("제3자 제공 현황 (수령자별)", "Provisions by recipient"),
     "recipient": ("제공받는 자", "Recipient"),
     "subjects": ("정보주체 수", "Data subjects"),
+    "provided_items": ("제공 항목", "Items provided"),
     "first_last": ("최초 / 최종", "First / last"),
     "reviews": ("접속기록 점검 내역", "Operator access reviews"),
     "month": ("점검 월", "Month"),

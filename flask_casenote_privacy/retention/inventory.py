@@ -29,6 +29,15 @@ _BORN = {
 }
 
 
+# Labels of the classes the extension keeps on its own behalf (ledger.INTERNAL_CLASSES).
+_INTERNAL_LABELS = {
+    "operator_access": "개인정보취급자 접속기록",
+    "withdrawal_link": "탈퇴 링크 사용 기록",
+    "subject_key": "정보주체별 암호화 키",
+    "mail_address": "안내 메일 수신 주소",
+}
+
+
 def _access_record_period(services: Services) -> str:
     """The longer of ``PRIVACY_OPERATOR_ACCESS_PERIOD`` and what the policy's scale asks."""
     now, tz = services.now(), services.policy.tz
@@ -41,7 +50,7 @@ def _blank(services: Services, retention: str) -> dict[str, Any]:
     period = cls.period.iso if cls and cls.period else None
     return {
         "retention": retention,
-        "label": cls.label.get("ko") if cls else retention,
+        "label": cls.label.get("ko") if cls else _INTERNAL_LABELS.get(retention, retention),
         "period": _access_record_period(services) if retention == "operator_access" else period,
         "statute": statute_of(services, retention),
         "rows": 0,

@@ -1,6 +1,6 @@
 """The monthly review of operator access records (접속기록 점검): 개인정보의 안전성
 확보조치 기준 §8 ② asks the controller to check the records at least once a month
-for misuse, leaks or unauthorised downloads, and §8 ③ to check the reason of each
+for misuse, leaks or unauthorised downloads, and (same paragraph) to check the reason of each
 download. :func:`review_month` lists a month's records (on the policy's calendar)
 with what needs a look; :func:`sign_review` records who reviewed it and when.
 

@@ -3,8 +3,8 @@ append-only and hash-chained (PIPA Art. 29; 개인정보의 안전성 확보조�
 
 Kept at least one year, two years where the policy's ``[service]`` block says the
 service holds 50,000 or more data subjects (§8 ①; ``PRIVACY_OPERATOR_ACCESS_PERIOD``
-may only lengthen it); an export or download records its reason (§8 ③); each
-record is chained to the one before it (storage/access_chain.py, §8 ④)."""
+may only lengthen it); an export or download records its reason (§8 ②); each
+record is chained to the one before it (storage/access_chain.py, §8 ③)."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def _audit(services: Services, operator: Operator, task: str, subject: str | Non
 
 def export_reason(reason: Any) -> str:
     """An export or download of a member's data needs its reason, checked before
-    anything is read (안전성 확보조치 기준 §8 ③: the reason of a download is checked)."""
+    anything is read (안전성 확보조치 기준 §8 ②: the reason of a download is checked)."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidRequest("reason: say why the member's data is exported (e.g. the request id it answers)")
     if len(reason) > 1000:

@@ -1,5 +1,5 @@
 """The hash chain of operator access records (접속기록): tamper evidence for
-개인정보의 안전성 확보조치 기준 §8 ④ (records kept safe from forgery, alteration,
+개인정보의 안전성 확보조치 기준 §8 ③ (records kept safe from forgery, alteration,
 theft and loss).
 
 Each record holds its position ``seq``, the previous record's hash and

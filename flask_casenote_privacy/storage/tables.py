@@ -188,7 +188,7 @@ operator_access = Table(
     Column("subject", String(SUBJECT), nullable=True),
     Column("task", String(255), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
-    # Why an operator exported or downloaded a member's data (안전성 확보조치 기준 §8 ③).
+    # Why an operator exported or downloaded a member's data (안전성 확보조치 기준 §8 ②).
     Column("reason", Text, nullable=True),
     # The hash chain (storage/access_chain.py): position, the previous record's hash,
     # and a keyed hash over both and this record. Rows written before the chain: NULL.

@@ -131,7 +131,7 @@ def add_officer_routes(
     @bp.get("/officer/subjects/<subject>/export")
     @officer_only
     def officer_export(subject: str) -> Any:
-        # The reason is required (400 without it): 안전성 확보조치 기준 §8 ③.
+        # The reason is required (400 without it): 안전성 확보조치 기준 §8 ②.
         return jsonify(desk.export(services, subject, operator(), reason=request.args.get("reason")))
 
     @bp.get("/officer/destructions")
