@@ -162,7 +162,7 @@ def test_concurrent_writers_never_fork_the_chain(backend_app: Flask) -> None:
         try:
             for i in range(8):
                 record_operator_access(services, operator=f"officer.{n}", task=f"view {i}", subject=str(i))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=officer, args=(n,)) for n in range(4)]
