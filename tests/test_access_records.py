@@ -236,3 +236,31 @@ def test_the_officer_reviews_the_month_on_the_web(make_site: Callable[..., Site]
     )
     assert signed.status_code == 201
     assert [(r["reviewer"], r["month"]) for r in signed.get_json()["reviews"]] == [("officer.kang", "2026-11")]
+
+
+def test_the_scheduled_purge_names_its_configured_approver(make_app: Callable[..., Flask], clock: Clock) -> None:
+    clock.set("2025-11-01T10:00:00+09:00")
+    app = make_app(PRIVACY_PURGE_APPROVER="개인정보 보호책임자 강효은")
+    write(app, 2)
+    clock.set("2026-11-02T10:00:00+09:00")
+    result = app.test_cli_runner().invoke(args=["privacy", "worker", "--once", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), app.extensions["privacy"].services.databases.main.connect() as conn:
+        ledger = (
+            conn.execute(select(destructions).where(destructions.c.retention == "operator_access")).mappings().one()
+        )
+    assert (ledger["count"], ledger["executor"], ledger["approved_by"]) == (2, "worker", "개인정보 보호책임자 강효은")
+    assert cli(app, "audit", "verify").exit_code == 0
+
+
+def test_the_service_block_is_checked() -> None:
+    from flask_casenote_privacy import PolicyError
+    from flask_casenote_privacy.policy.loader import parse_policy
+
+    text = CASENOTE.read_text(encoding="utf-8")
+    with pytest.raises(PolicyError) as error:
+        parse_policy(text + '\n[service]\nsubjects_at_least = "many"\nlarge_scale = "yes"\nusers = 3\n')
+    assert len(error.value.problems) == 3
+    assert parse_policy(text + "\n[service]\nlarge_scale = true\n").service.access_record_period.iso == "P2Y"
+    assert parse_policy(text + "\n[service]\nsubjects_at_least = 49999\n").service.access_record_period.iso == "P1Y"
+    assert parse_policy(text).digest == parse_policy(text + "\n[service]\n").digest  # no block, no change
