@@ -264,3 +264,25 @@ def test_the_service_block_is_checked() -> None:
     assert parse_policy(text + "\n[service]\nlarge_scale = true\n").service.access_record_period.iso == "P2Y"
     assert parse_policy(text + "\n[service]\nsubjects_at_least = 49999\n").service.access_record_period.iso == "P1Y"
     assert parse_policy(text).digest == parse_policy(text + "\n[service]\n").digest  # no block, no change
+
+
+def test_the_request_page_asks_for_the_reason_of_an_export(make_site: Callable[..., Site]) -> None:
+    site = make_site()
+    made = cli(
+        site.app,
+        "requests",
+        "register",
+        "--subject",
+        "41",
+        "--kind",
+        "access",
+        "--scope",
+        "all",
+        "--channel",
+        "written",
+    )
+    request_id = json.loads(made.stdout)["id"]
+    page = site.app.test_client().get(f"/privacy/officer/requests/{request_id}", headers={"X-Test-Officer": "kang"})
+    html = page.get_data(as_text=True)
+    assert 'id="export-form"' in html and 'name="reason" required' in html
+    assert f'value="access request {request_id}"' in html
