@@ -64,11 +64,12 @@ def _lock_head(conn: Connection, *, advance: bool) -> Any:
     """Lock the head row (an UPDATE: a row lock, or SQLite's write lock) and read it."""
     bump = access_chain.c.seq + 1 if advance else access_chain.c.seq
     if not conn.execute(update(access_chain).where(access_chain.c.id == _HEAD).values(seq=bump)).rowcount:
-        # A database made by ``metadata.create_all`` has no head yet.
+        # A database made by ``metadata.create_all`` has no head yet (the migration makes it).
         conn.execute(
             insert(access_chain).values(id=_HEAD, seq=1 if advance else 0, last_hash="", anchor_seq=0, anchor_hash="")
         )
-    return conn.execute(select(access_chain).where(access_chain.c.id == _HEAD)).mappings().one()
+    # A locking read: under MariaDB's REPEATABLE READ a plain SELECT could read an older snapshot.
+    return conn.execute(select(access_chain).where(access_chain.c.id == _HEAD).with_for_update()).mappings().one()
 
 
 def append_record(conn: Connection, key: bytes, values: dict[str, Any]) -> int:
