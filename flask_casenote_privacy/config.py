@@ -65,6 +65,14 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_PROVISION_RETENTION": PROVISION_RETENTION,
     "PRIVACY_OPERATOR_ACCESS_PERIOD": "P1Y",
     "PRIVACY_HASH_KEY": None,  # None: derived from SECRET_KEY
+    # the monthly review of operator access records (flask privacy audit access)
+    "PRIVACY_ACCESS_REVIEW": {
+        "working_hours": "09:00-19:00",
+        "working_days": "mon-fri",
+        "exports_per_day": 10,
+        "subjects_per_day": 50,
+    },
+    "PRIVACY_PURGE_APPROVER": None,  # the scheduled purge's approver in the ledger; None: "schedule"
     # mail
     "PRIVACY_MAIL_SERVER": None,
     "PRIVACY_MAIL_PORT": 25,
@@ -97,6 +105,49 @@ def _rate(key: str, text: object) -> tuple[int, int]:
     return int(count), _UNITS[unit.strip()]
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class AccessReview:
+    """What the monthly review flags: access outside ``hours`` (start, end minutes of
+    the day) or ``days`` (0 = Monday), more than ``exports_per_day`` exports or
+    ``subjects_per_day`` members' data seen by one operator in a day."""
+
+    hours: tuple[int, int]
+    days: frozenset[int]
+    exports_per_day: int
+    subjects_per_day: int
+
+
+def _access_review(raw: object) -> AccessReview:
+    key, problems = "PRIVACY_ACCESS_REVIEW", []
+    data = dict(DEFAULTS[key]) | (raw if isinstance(raw, dict) else {})
+    hours = str(data["working_hours"]).split("-")
+    try:
+        start, end = (int(h.split(":")[0]) * 60 + int(h.split(":")[1]) for h in hours)
+        if len(hours) != 2 or not 0 <= start < end <= 24 * 60:
+            raise ValueError
+    except (ValueError, IndexError):
+        problems.append(f"working_hours {data['working_hours']!r} must read like '09:00-19:00'")
+        start, end = 0, 0
+    first, _, last = str(data["working_days"]).partition("-")
+    if first not in _DAYS or (last or first) not in _DAYS:
+        problems.append(f"working_days {data['working_days']!r} must read like 'mon-fri'")
+        first = last = "mon"
+    days = frozenset(range(_DAYS.index(first), _DAYS.index(last or first) + 1))
+    for name in ("exports_per_day", "subjects_per_day"):
+        if not isinstance(data[name], int) or isinstance(data[name], bool) or data[name] < 1:
+            problems.append(f"{name} {data[name]!r} must be a whole number, 1 or more")
+    if not isinstance(raw, dict):
+        problems.append("must be a dict")
+    else:
+        problems += [f"unknown key {u!r}" for u in sorted(set(raw) - set(DEFAULTS[key]))]
+    if problems:
+        raise ConfigurationError(key, "; ".join(problems))
+    return AccessReview((start, end), days, data["exports_per_day"], data["subjects_per_day"])
+
+
 @dataclass(frozen=True)
 class Settings:
     """The checked configuration of one app."""
@@ -121,6 +172,8 @@ class Settings:
     mail: MailSettings
     mail_retry_window: Period
     link_limits: LinkLimits
+    access_review: AccessReview
+    purge_approver: str
 
 
 def apply_defaults(app: Flask) -> None:
@@ -236,6 +289,8 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
         "hash_key": hash_key,
         "mail_retry_window": periods["PRIVACY_MAIL_RETRY_WINDOW"],
         "link_limits": _link_limits(config["PRIVACY_LINK_LIMITS"]),
+        "access_review": _access_review(config["PRIVACY_ACCESS_REVIEW"]),
+        "purge_approver": str(config["PRIVACY_PURGE_APPROVER"] or "schedule")[:191],
         "mail": MailSettings(
             server=config["PRIVACY_MAIL_SERVER"],
             port=port,

@@ -389,9 +389,12 @@ class Privacy(ChildrenFacade):
         dry_run: bool = False,
         classes: Iterable[str] | None = None,
         executor: str = "app",
+        approved_by: str | None = None,
     ) -> PurgeReport:
         """Destroy everything past its retention at ``now`` (see ``flask privacy purge``)."""
-        return purge(self.services, now=now, dry_run=dry_run, classes=classes, executor=executor)
+        return purge(
+            self.services, now=now, dry_run=dry_run, classes=classes, executor=executor, approved_by=approved_by
+        )
 
     # -- schema ----------------------------------------------------------------
     def upgrade(self) -> list[migrate.UpgradeResult]:

@@ -111,7 +111,7 @@ def host(tmp_path: Path) -> Host:
 
 def test_export_piped_into_json_tool_works_while_the_host_logs_on_stdout(host: Host) -> None:
     flask = subprocess.Popen(
-        [*host.command, "export", "1"],
+        [*host.command, "export", "1", "--reason", "access request"],
         cwd=host.dir,
         env=host.env,
         stdout=subprocess.PIPE,

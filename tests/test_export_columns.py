@@ -157,7 +157,7 @@ def test_an_export_holds_the_declared_items_and_listed_columns_never_a_password_
     assert contract == {"account_id": 41, "signed_at": "2026-02-01T03:00:00+00:00", "plan": "yearly"}
     _no_secret_in(answer.get_data(as_text=True))
 
-    result = host.app.test_cli_runner().invoke(args=["privacy", "export", "41", "--officer", "kim"])
+    result = host.app.test_cli_runner().invoke(args=["privacy", "export", "41", "--reason", "r", "--officer", "kim"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["sources"]["accounts"]["records"] == [account]
     _no_secret_in(result.stdout)

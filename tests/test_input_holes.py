@@ -116,7 +116,9 @@ def test_officer_intake_refuses_anything_but_text(site: Site, body: dict[str, An
 def test_operator_access_records_name_the_client_behind_a_trusted_proxy(make_site: Callable[..., Site]) -> None:
     site = make_site(PRIVACY_TRUSTED_PROXIES=1)
     client = site.app.test_client()
-    answer = client.get("/privacy/officer/subjects/41/export", headers={**OFFICER, "X-Forwarded-For": "203.0.113.9"})
+    answer = client.get(
+        "/privacy/officer/subjects/41/export?reason=request", headers={**OFFICER, "X-Forwarded-For": "203.0.113.9"}
+    )
     assert answer.status_code == 200
     with site.app.app_context(), site.privacy.services.databases.main.connect() as conn:
         ips = conn.execute(select(operator_access.c.ip)).scalars().all()
@@ -127,7 +129,7 @@ def test_pages_with_personal_data_are_never_cached(site: Site) -> None:
     client = site.app.test_client()
     for path, headers in [
         ("/privacy/export", MEMBER),
-        ("/privacy/officer/subjects/41/export", OFFICER),
+        ("/privacy/officer/subjects/41/export?reason=request", OFFICER),
         ("/privacy/officer/", OFFICER),
         ("/privacy/consent", {}),
     ]:

@@ -24,12 +24,12 @@ def test_db_upgrade_creates_both_databases_and_is_safe_to_run_twice(
 
     first = runner.invoke(args=["privacy", "db", "upgrade"])
     assert first.exit_code == 0, first.output
-    assert "main database" in first.output and "empty -> main_0013" in first.output
-    assert "archive database" in first.output and "empty -> archive_0004" in first.output
+    assert "main database" in first.output and "empty -> main_0014" in first.output
+    assert "archive database" in first.output and "empty -> archive_0005" in first.output
 
     second = runner.invoke(args=["privacy", "db", "upgrade"])
     assert second.exit_code == 0, second.output
-    assert "at main_0013" in second.output and "at archive_0004" in second.output
+    assert "at main_0014" in second.output and "at archive_0005" in second.output
 
     with app.app_context():
         assert current_revision(privacy.services.databases.main) == head_revision("main")
@@ -67,7 +67,7 @@ def test_own_version_table_leaves_the_hosts_alembic_history_alone(
     make_app(PRIVACY_DATABASE_URI=main, PRIVACY_ARCHIVE_DATABASE_URI=archive_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "host_rev_42"
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "main_0013"
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == "main_0014"
     names = set(inspect(engine).get_table_names())
     assert {"privacy_policy_version", VERSION_TABLE, "alembic_version"} <= names
     engine.dispose()
@@ -137,7 +137,7 @@ def test_main_0007_adds_an_empty_decided_by_to_existing_requests_and_downgrades_
     }
     with engine.begin() as conn:  # a request decided before main_0007: no decided_by column yet
         conn.execute(insert(tables.requests).values(row))
-    assert upgrade_database(engine, "main").after == "main_0013"
+    assert upgrade_database(engine, "main").after == "main_0014"
     with engine.connect() as conn:
         stored = conn.execute(select(tables.requests.c.id, tables.requests.c.decided_by)).one()
     assert tuple(stored) == ("a" * 32, None)  # who decided it was never recorded: unknown, not invented

@@ -86,7 +86,7 @@ def test_anyone_but_the_officer_gets_403_on_every_officer_route(site: Site, smtp
         ("GET", f"/privacy/officer/requests/{request_id}", {}),
         ("POST", f"/privacy/officer/requests/{request_id}/complete", {}),
         ("POST", f"/privacy/officer/requests/{request_id}/refuse", {"ground": "harm_to_others", "reason": "x"}),
-        ("GET", "/privacy/officer/subjects/41/export", {}),
+        ("GET", "/privacy/officer/subjects/41/export?reason=request", {}),
         ("GET", "/privacy/officer/access-records", {}),
     ]
     for headers in ({}, {"X-Test-Subject": "41"}, {"X-Test-Officer": ""}):
@@ -334,7 +334,7 @@ def test_an_access_request_completed_by_the_officer_tells_the_member_where_to_re
     assert data["provisions"][0]["recipient"] == "nicepay"
     assert data["archived"] == []
     assert [(r["kind"], r["status"]) for r in data["requests"]] == [("access", "completed")]
-    officer_copy = desk.get("/privacy/officer/subjects/41/export").get_json()
+    officer_copy = desk.get("/privacy/officer/subjects/41/export?reason=request").get_json()
     assert officer_copy["sources"] == data["sources"]
     assert member.get("/privacy/export").status_code == 401  # not signed in
 
@@ -348,7 +348,7 @@ def test_every_officer_view_and_export_writes_an_operator_access_record(make_sit
     desk.get("/privacy/officer/")
     request_id = desk.register(subject="41", kind="stop", purpose="statistics_advertising").get_json()["id"]
     desk.get(f"/privacy/officer/requests/{request_id}", json=False)
-    desk.get("/privacy/officer/subjects/41/export")
+    desk.get("/privacy/officer/subjects/41/export?reason=request")
     desk.post(f"/privacy/officer/requests/{request_id}/refuse", ground="legal_obligation", reason="세법상 보관 의무")
 
     rows = access_records(site)
@@ -372,20 +372,21 @@ def test_every_officer_view_and_export_writes_an_operator_access_record(make_sit
         "ip": "127.0.0.1",
         "subject": "41",
         "task": f"register stop request {request_id}",
+        "reason": None,
         "until": "2029-02-28T08:00:00+09:00",
     }
     # Append-only: there is no way to change or remove a record, and they accumulate.
     for method in ("put", "patch", "delete", "post"):
         answer = getattr(desk.client, method)("/privacy/officer/access-records", headers={**OFFICER, **JSON})
         assert answer.status_code == 405, method
-    desk.get("/privacy/officer/subjects/41/export")
+    desk.get("/privacy/officer/subjects/41/export?reason=request")
     assert access_records(site)[:5] == rows
     assert len(access_records(site)) == 6
 
 
 def test_operator_access_records_can_be_kept_two_years(make_site: Callable[..., Site]) -> None:
     site = make_site(start="2028-02-29T08:00:00+09:00", PRIVACY_OPERATOR_ACCESS_PERIOD="P2Y")
-    Desk(site).get("/privacy/officer/subjects/41/export")
+    Desk(site).get("/privacy/officer/subjects/41/export?reason=request")
     (row,) = access_records(site)
     assert (row["operator"], row["subject"], row["task"]) == ("officer.kang", "41", "export subject data")
     assert seoul(site, row["expires_at"]) == "2030-02-28T08:00:00+09:00"

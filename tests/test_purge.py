@@ -374,6 +374,8 @@ def test_ledger_counts_every_destruction_per_run_and_class_without_personal_data
         "count",
         "method",
         "executor",
+        "items",
+        "approved_by",
     }
 
 

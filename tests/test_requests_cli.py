@@ -276,7 +276,7 @@ def test_unknown_request_ids_fail(site: Site) -> None:
 # -- export and the operator access records ----------------------------------------------------
 def test_export_prints_the_subject_data_as_json(site: Site) -> None:
     site.app.test_client().get("/search", headers={"X-Test-Subject": "41"})
-    data = flask(site, "privacy", "export", "41").json()
+    data = flask(site, "privacy", "export", "41", "--reason", "access request").json()
     assert data["subject"] == "41"
     assert data["sources"]["users"]["records"][0]["email"] == PROBE_EMAIL
     assert data["sources"]["payments"]["records"][0]["amount"] == 19900
@@ -292,8 +292,8 @@ def test_every_command_touching_member_data_writes_an_operator_access_record(sit
     flask(site, "privacy", "requests", "refuse", stop_id, "--ground", "contract_impossible", "--reason", "x", *as_kang)
     flask(site, "privacy", "requests", "complete", access_id, *as_kang)
     flask(site, "privacy", "requests", "list", "--format", "json", *as_kang)
-    flask(site, "privacy", "export", "41", *as_kang)
-    flask(site, "privacy", "export", "42")  # without --officer: the OS user
+    flask(site, "privacy", "export", "41", "--reason", "r", *as_kang)
+    flask(site, "privacy", "export", "42", "--reason", "r")  # without --officer: the OS user
 
     rows = access_records(site)
     assert [(r["subject"], r["task"]) for r in rows] == [

@@ -20,6 +20,7 @@ from ..rights.objections import DECISIONS
 from ..rights.outbox import deliver_due, undelivered
 from ..rights.requests import CHANNELS, KINDS
 from ..storage.migrate import upgrade_all
+from .audit import audit_group
 from .common import app_services, echo_result, in_app
 from .policy import policy_group
 from .worker import worker_command
@@ -34,6 +35,7 @@ def privacy_cli() -> None:
 
 privacy_cli.add_command(policy_group)
 privacy_cli.add_command(worker_command)
+privacy_cli.add_command(audit_group)
 
 
 @privacy_cli.group("db")
@@ -223,11 +225,12 @@ def requests_decide_objection(request_id: str, decision: str, reason: str, offic
 
 @privacy_cli.command("export")
 @click.argument("subject")
+@click.option("--reason", default=None, help="Why the data is exported (required; kept in the access record).")
 @click.option("--officer", default=None)
 @in_app
-def export_command(subject: str, officer: str | None) -> None:
-    """Everything held about SUBJECT, as JSON (writes an operator access record)."""
-    data = desk.export(app_services(), subject, _operator(officer))
+def export_command(subject: str, reason: str | None, officer: str | None) -> None:
+    """Everything held about SUBJECT, as JSON (writes an operator access record with --reason)."""
+    data = desk.export(app_services(), subject, _operator(officer), reason=reason)
     echo_result(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -270,6 +273,7 @@ def outbox_command(send: bool, fmt: str) -> None:
 @click.option("--history", is_flag=True, help="Print the destruction ledger instead of purging.")
 @click.option("--vacuum", is_flag=True, help="Also reclaim the space (VACUUM / OPTIMIZE TABLE).")
 @click.option("--executor", default=None, help="Who runs it, for the ledger (default: the OS user).")
+@click.option("--approved-by", "approved_by", default=None, help="Who approved the destruction, for the ledger.")
 @in_app
 def purge_command(
     now_text: str | None,
@@ -280,6 +284,7 @@ def purge_command(
     history: bool,
     vacuum: bool,
     executor: str | None,
+    approved_by: str | None,
 ) -> None:
     """Destroy everything past its retention and write the destruction ledger.
 
@@ -295,7 +300,7 @@ def purge_command(
             for r in rows:
                 echo_result(
                     f"{r['ran_at']}  {r['retention']:<20} {r['count']:>8}  {r['target']:<18} "
-                    f"{r['executor']}  run={r['run_id'][:8]}  {r['method']}"
+                    f"{r['executor']}  approved={r['approved_by'] or '-'}  run={r['run_id'][:8]}  {r['method']}"
                 )
             if not rows:
                 echo_result("the destruction ledger is empty")
@@ -325,6 +330,7 @@ def purge_command(
         classes=classes or None,
         executor=_operator_name(executor),
         vacuum=vacuum,
+        approved_by=approved_by,
     )
     data = report.to_dict(tz)
     if fmt == "json":

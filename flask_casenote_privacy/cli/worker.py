@@ -60,7 +60,7 @@ class _Job:
 
 
 def _purge(services: Services) -> dict[str, Any]:
-    report = purge(services, executor="worker")
+    report = purge(services, executor="worker", approved_by=services.settings.purge_approver)
     data = report.to_dict(services.policy.tz)
     return {"run_id": report.run_id, "destroyed": data["destroyed"]}
 

@@ -32,7 +32,8 @@ from .model import (
     RetentionClass,
     Text,
 )
-from .validation import ID_PATTERN, is_placeholder, placeholders
+from .service import read_service
+from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -178,6 +179,7 @@ class _Reader(ContentsReader):
             "safety",
             "remedies",
             "children",
+            "service",
         }
         data = self.table(
             "policy",
@@ -246,6 +248,7 @@ class _Reader(ContentsReader):
         safety = self.safety(data.get("safety"))
         remedies = self.remedies(data)
         children = parse_children(self, data.get("children"), {i.id: i.collection for i in items})
+        service = read_service(self, data.get("service", {}))
         if self.problems:
             return None
         return Policy(
@@ -268,6 +271,7 @@ class _Reader(ContentsReader):
             safety=safety,
             remedies=remedies,
             children=children,
+            service=service,
         )
 
     def controller(self, raw: Any) -> Controller:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import UnknownPolicyId
 from ..periods import Period, zone
+from .service import Service, service_dict
 
 if TYPE_CHECKING:  # contents.py builds on Text; the policy only refers to its types
     from .children import Children
@@ -205,6 +206,7 @@ class Policy:
     safety: Safety | None = None
     remedies: tuple[Remedy, ...] = ()
     children: Children | None = None  # [children]: 개인정보 보호법 제22조의2 (policy/children.py)
+    service: Service = field(default_factory=Service)  # the [service] block (policy/service.py)
 
     @property
     def default_language(self) -> str:
@@ -369,7 +371,7 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
         "cookies": _text(policy.cookies),
         **_contents_dict(policy),
         **({} if policy.children is None else {"children": policy.children.to_dict()}),
-    }
+    } | ({"service": service_dict(policy.service)} if service_dict(policy.service) else {})
 
 
 def _contents_dict(policy: Policy) -> dict[str, Any]:

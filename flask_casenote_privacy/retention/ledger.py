@@ -20,7 +20,15 @@ from .report import Run
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["INTERNAL_CLASSES", "UNTIL_WITHDRAWAL", "destruction_history", "method_of", "statute_of", "write_ledger"]
+__all__ = [
+    "INTERNAL_CLASSES",
+    "UNTIL_WITHDRAWAL",
+    "destruction_history",
+    "items_of",
+    "method_of",
+    "statute_of",
+    "write_ledger",
+]
 
 # Classes the extension keeps on its own behalf (not in the policy file).
 INTERNAL_CLASSES = {
@@ -28,6 +36,14 @@ INTERNAL_CLASSES = {
     "withdrawal_link": "single-use withdrawal links: kept only until they expire",
     "subject_key": "crypto-shredding: the key of a subject none of whose archived records remain",
     "mail_address": "개인정보 보호법 제21조: a member's address, kept only to send a notice (mail outbox)",
+}
+
+# What each internal class destroys (the ledger's ``items``; a policy class names its own).
+INTERNAL_ITEMS = {
+    "operator_access": "operator, accessed_at, ip, subject, task, reason",
+    "withdrawal_link": "token nonce",
+    "subject_key": "subject encryption key",
+    "mail_address": "email",
 }
 
 # The class host data erased on withdrawal is recorded under when the policy has no
@@ -47,6 +63,14 @@ def statute_of(services: Services, retention: str) -> str:
         return "unknown class (not in the current policy)"
     article = f" ({cls.article.get('ko')})" if cls.article else ""
     return f"{cls.statute.get('ko')}{article}"
+
+
+def items_of(services: Services, retention: str) -> str:
+    """The items a class's records hold, as the destruction ledger names them."""
+    if retention in INTERNAL_ITEMS:
+        return INTERNAL_ITEMS[retention]
+    cls = services.policy.find_retention_class(retention)
+    return ", ".join(cls.items) if cls is not None and cls.items else "-"
 
 
 def method_of(engine: Engine, extra: str = "") -> str:
@@ -85,6 +109,8 @@ def write_ledger(
         "count": count,
         "method": method,
         "executor": run.executor[:191],
+        "items": items_of(services, retention),
+        "approved_by": run.approved_by[:191] if run.approved_by else None,
     }
     dialect = conn.dialect.name
     if dialect in ("mysql", "mariadb"):
@@ -121,6 +147,8 @@ def destruction_history(services: Services) -> list[dict[str, Any]]:
                         "count": int(r["count"]),
                         "method": r["method"],
                         "executor": r["executor"],
+                        "items": r["items"],
+                        "approved_by": r["approved_by"],
                     }
                 )
     return sorted(rows, key=lambda r: (r["ran_at"], r["run_id"], r["retention"]))

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, Table, delete, func, literal_column, select
 from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
+from ..storage.access_chain import destroy_expired_prefix
 from ..storage.engines import as_utc
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
@@ -76,11 +77,13 @@ def purge(
     classes: Iterable[str] | None = None,
     executor: str = "cli",
     vacuum: bool = False,
+    approved_by: str | None = None,
 ) -> PurgeReport:
-    """Destroy what is past its retention at ``now`` (default: the clock)."""
+    """Destroy what is past its retention at ``now`` (default: the clock); the ledger
+    names ``executor`` as who ran it and ``approved_by`` as who approved it."""
     now = now or services.now()
     wanted = set(classes) if classes else None
-    report = PurgeReport(Run(uuid.uuid4().hex, now, executor), dry_run=dry_run)
+    report = PurgeReport(Run(uuid.uuid4().hex, now, executor, approved_by), dry_run=dry_run)
     for retention in known_classes(services):  # every class gets a line, even with nothing to do
         if wanted is None or retention in wanted:
             report.cls(retention, statute_of(services, retention))
@@ -190,7 +193,10 @@ def _destroy_expired(scope: _Scope, engine: Engine, target: _Target, batch_size:
             # One short transaction per batch: the rows and their ledger count commit together.
             started = time.monotonic()
             with engine.begin() as conn:
-                count = _batch_delete(conn, target, now, retention, size)
+                if target.table is operator_access:  # a prefix of the hash chain, the anchor moved
+                    count = destroy_expired_prefix(conn, now, size)
+                else:
+                    count = _batch_delete(conn, target, now, retention, size)
                 if count:
                     write_ledger(conn, services, report.run, retention, target.name, count, method)
             entry.destroyed += count

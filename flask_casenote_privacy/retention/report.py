@@ -18,6 +18,7 @@ class Run:
     id: str
     now: datetime  # the instant the run decides by (the ledger's ``purge_now``)
     executor: str  # who ran it: an operator, "withdrawal", "app"...
+    approved_by: str | None = None  # who approved the destruction (파기 승인): --approved-by, the schedule
 
 
 @dataclass

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidRequest
 from ..services import Services
 from . import objections, records, requests
 from .audit import record_operator_access
@@ -21,6 +22,7 @@ __all__ = [
     "complete",
     "decide_objection",
     "export",
+    "export_reason",
     "list_requests",
     "object_to",
     "postpone",
@@ -51,9 +53,21 @@ def resolve(services: Services, subject: Any, by_host_id: Callable[[str], str]) 
     return by_host_id(subject)
 
 
-def _audit(services: Services, operator: Operator, task: str, subject: str | None) -> None:
+def _audit(services: Services, operator: Operator, task: str, subject: str | None, reason: str | None = None) -> None:
     suffix = " (cli)" if operator.channel == "cli" else ""
-    record_operator_access(services, operator=operator.name, task=task + suffix, subject=subject, ip=operator.ip)
+    record_operator_access(
+        services, operator=operator.name, task=task + suffix, subject=subject, ip=operator.ip, reason=reason
+    )
+
+
+def export_reason(reason: Any) -> str:
+    """An export or download of a member's data needs its reason, checked before
+    anything is read (안전성 확보조치 기준 §8 ②: the reason of a download is checked)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidRequest("reason: say why the member's data is exported (e.g. the request id it answers)")
+    if len(reason) > 1000:
+        raise InvalidRequest("reason: at most 1000 characters")
+    return reason.strip()
 
 
 def list_requests(services: Services, operator: Operator) -> list[dict[str, Any]]:
@@ -145,7 +159,8 @@ def decide_objection(
     return req
 
 
-def export(services: Services, subject: str, operator: Operator) -> dict[str, Any]:
+def export(services: Services, subject: str, operator: Operator, *, reason: Any) -> dict[str, Any]:
+    why = export_reason(reason)
     data = export_subject(services, resolve(services, subject, services.latest_identity))
-    _audit(services, operator, "export subject data", subject)
+    _audit(services, operator, "export subject data", subject, why)
     return data

@@ -32,7 +32,9 @@ from ..policy.model import Policy
 from .engines import UTCDateTime
 
 __all__ = [
+    "access_chain",
     "access_log",
+    "access_reviews",
     "consent_events",
     "destruction_table",
     "destructions",
@@ -231,6 +233,39 @@ operator_access = Table(
     Column("subject", String(SUBJECT), nullable=True),
     Column("task", String(255), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+    # Why an operator exported or downloaded a member's data (안전성 확보조치 기준 §8 ②).
+    Column("reason", Text, nullable=True),
+    # The hash chain (storage/access_chain.py): position, the previous record's hash,
+    # and a keyed hash over both and this record. Rows written before the chain: NULL.
+    Column("seq", BigInteger, nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    UniqueConstraint("seq", name="uq_privacy_operator_access_seq"),
+)
+
+# The head of the operator access chain (one row, id 1): the last position and hash,
+# and the anchor left by the purge (the hash of the last destroyed record).
+access_chain = Table(
+    "privacy_access_chain",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("anchor_seq", BigInteger, nullable=False),
+    Column("anchor_hash", String(64), nullable=False),
+)
+
+# The officer's monthly review of operator access records (안전성 확보조치 기준 §8 ②).
+access_reviews = Table(
+    "privacy_access_review",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("month", String(7), nullable=False, index=True),
+    Column("reviewer", String(191), nullable=False),
+    Column("reviewed_at", UTCDateTime, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("flagged", Integer, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON: flag counts and the flagged records' ids
 )
 
 
@@ -296,6 +331,9 @@ def destruction_table(meta: MetaData) -> Table:
         Column("count", BigInteger, nullable=False),
         Column("method", String(255), nullable=False),
         Column("executor", String(191), nullable=False),
+        # The items destroyed (the class's item ids) and who approved the destruction.
+        Column("items", Text, nullable=True),
+        Column("approved_by", String(191), nullable=True),
         UniqueConstraint("run_id", "retention", "target", name="uq_privacy_destruction_run_class_target"),
     )
 

@@ -17,6 +17,7 @@ from ..policy.contents import extension_measures
 from ..policy.render import policy_context
 from ..policy.render_contents import consent_details
 from ..services import Services
+from .audit_views import add_audit_routes
 from .history_views import add_history_routes, lang_arg, requested_version
 from .http import (
     check_language,
@@ -157,6 +158,7 @@ def create_blueprint(services: Services) -> Blueprint:
     add_rights_routes(bp, services, check_csrf=check_csrf, language=language)
     add_member_routes(bp, services, check_csrf=check_csrf, language=language)
     add_officer_routes(bp, services, check_csrf=check_csrf, language=language)
+    add_audit_routes(bp, services, check_csrf=check_csrf, language=language)
     register_error_handlers(bp)
 
     return bp

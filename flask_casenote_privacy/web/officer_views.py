@@ -187,7 +187,8 @@ def add_officer_routes(
     @bp.get("/officer/subjects/<subject>/export")
     @officer_only
     def officer_export(subject: str) -> Any:
-        return jsonify(desk.export(services, subject, operator()))
+        # The reason is required (400 without it): 안전성 확보조치 기준 §8 ②.
+        return jsonify(desk.export(services, subject, operator(), reason=request.args.get("reason")))
 
     @bp.get("/officer/destructions")
     @officer_only
