@@ -96,6 +96,7 @@ def build(database_urls: tuple[URL, URL], tmp_path: Path, smtp: tuple[str, int, 
             {
                 "TESTING": True,
                 "SQLALCHEMY_DATABASE_URI": main.render_as_string(hide_password=False),
+                "PRIVACY_DATABASE_URI": main.render_as_string(hide_password=False),  # shared, as in production
                 "PRIVACY_ARCHIVE_DATABASE_URI": archive.render_as_string(hide_password=False),
                 "PRIVACY_MAIL_SERVER": smtp[0],
                 "PRIVACY_MAIL_PORT": smtp[1],

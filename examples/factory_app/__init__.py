@@ -28,24 +28,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def create_app(config=None):
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH", os.path.join(HERE, "instance")))
     os.makedirs(app.instance_path, exist_ok=True)
+    # One database for our tables and the privacy tables: SQLite here by default,
+    # DATABASE_URL=postgresql+psycopg://... or mysql+pymysql://... in production.
     database = os.environ.get("DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "marunotes.sqlite"))
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-a-secret"),
+        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-a-secret"),  # signs sessions, forms, consent, links
+        PRIVACY_HASH_KEY=os.environ.get("PRIVACY_HASH_KEY"),  # None: derived from SECRET_KEY
         SQLALCHEMY_DATABASE_URI=database,
-        PRIVACY_POLICY=os.path.join(HERE, "privacy-policy.toml"),
-        PRIVACY_EXTERNAL_URL=os.environ.get("EXTERNAL_URL", "http://127.0.0.1:5000"),
+        PRIVACY_DATABASE_URI=database,
+        # The separate archive (분리보관) of what the law makes us keep: never the main database.
         PRIVACY_ARCHIVE_DATABASE_URI=os.environ.get(
             "ARCHIVE_DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "privacy-archive.sqlite")
         ),
-        PRIVACY_MAIL_SERVER=os.environ.get("SMTP_HOST"),
+        PRIVACY_POLICY=os.path.join(HERE, "privacy-policy.toml"),
+        PRIVACY_EXTERNAL_URL=os.environ.get("EXTERNAL_URL", "http://127.0.0.1:5000"),  # links in mail start here
+        PRIVACY_MAIL_SERVER=os.environ.get("SMTP_HOST"),  # unset: notices are logged, not sent
         PRIVACY_MAIL_PORT=int(os.environ.get("SMTP_PORT", "25")),
         PRIVACY_MAIL_SENDER="privacy@marunotes.example",
         LOG_FILE=os.path.join(app.instance_path, "marunotes.log"),
     )
-    if config:
+    if config:  # tests pass their own databases, mail server, log file
         app.config.update(config)
-    # The privacy tables go into our own database (the archive stays apart).
-    app.config.setdefault("PRIVACY_DATABASE_URI", app.config["SQLALCHEMY_DATABASE_URI"])
 
     configure_logging(app.config["LOG_FILE"])
     db.init_app(app)
