@@ -83,10 +83,13 @@ def restore_logging(before: list[logging.Handler], level: int) -> None:
 
 
 @pytest.fixture
-def build(database_urls: tuple[URL, URL], tmp_path: Path, smtp: tuple[str, int, Any]) -> Iterator[Any]:
+def build(
+    database_urls: tuple[URL, URL], tmp_path: Path, smtp: tuple[str, int, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     """``build(name)``: a Maru Notes app on this backend, set up with the deployer's
     two commands; every app built is closed (and logging restored) afterwards."""
     main, archive = database_urls
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))  # not the example's own folder
     root = logging.getLogger()
     before, level = root.handlers[:], root.level
     built: list[Flask] = []
