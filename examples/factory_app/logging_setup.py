@@ -39,5 +39,6 @@ def configure_logging(log_file):
         processors=[*privacy_processors(), structlog.processors.KeyValueRenderer(key_order=["event"])],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # No cache_logger_on_first_use: a cached logger would keep this chain after
+        # a later structlog.configure() (each test's create_app(), capture_logs()).
     )
