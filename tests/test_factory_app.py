@@ -174,6 +174,12 @@ def test_the_members_whole_story(app: Flask, smtp: tuple[str, int, Any], tmp_pat
     # Capture wrote the member's requests, with the optional purposes they granted.
     rows = [r for r in access_rows(app) if r["subject"] == str(uid)]
     assert {"/", "/notes", "/account"} <= {r["path"] for r in rows}
+    [note_post] = [r for r in rows if r["path"] == "/notes"]
+    assert "service_improvement" in note_post["purposes"] and note_post["user_agent"]  # granted, so kept
+    [signup_post] = [
+        r for r in access_rows(app) if r["path"] == "/signup" and r["method"] == "POST" and r["status"] == 302
+    ]
+    assert signup_post["user_agent"] is None  # before the banner was answered: not collected
 
     # Export: the declared columns, never the password hash.
     export = member.get("/privacy/export")
