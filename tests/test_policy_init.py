@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
+from flask.cli import ScriptInfo
 
-from flask_casenote_privacy import ConfigurationError
+from flask_casenote_privacy import ConfigurationError, Privacy
+from flask_casenote_privacy.cli import privacy_cli
 from flask_casenote_privacy.policy.loader import load_policy, parse_policy, starter_policy
 from flask_casenote_privacy.policy.validation import PLACEHOLDER
 
@@ -203,3 +208,83 @@ def test_default_language_outside_the_policy_is_refused_naming_the_key(make_app:
         make_app(upgrade=False, PRIVACY_DEFAULT_LANGUAGE="fr")
     assert excinfo.value.key == "PRIVACY_DEFAULT_LANGUAGE"
     assert "'fr' is not a language of the policy (ko, en)" in str(excinfo.value)
+
+
+# -- an app that cannot start until its policy file is written ---------------------------
+# The quick start's app sets PRIVACY_POLICY = "<its folder>/privacy-policy.toml" in
+# create_app(), before that file exists: `flask privacy ...` must still init and check it.
+
+
+def app_expecting(path: Path, instance: Path) -> Callable[[], Flask]:
+    def create_app() -> Flask:
+        app = Flask("policyhost", instance_path=str(instance))
+        app.config.update(SECRET_KEY="test-secret-key", TESTING=True, PRIVACY_POLICY=str(path))
+        Privacy(app)
+        return app
+
+    return create_app
+
+
+def test_init_and_check_work_while_the_app_cannot_start_without_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "privacy-policy.toml"
+    cli = CliRunner()
+    script = ScriptInfo(create_app=app_expecting(path, tmp_path / "instance"))
+    with pytest.raises(ConfigurationError, match="cannot read the policy file"):
+        script.load_app()
+
+    written = cli.invoke(privacy_cli, ["policy", "init", str(path)], obj=script)
+    assert written.exit_code == 0, written.output
+    assert path.read_text(encoding="utf-8") == starter_policy()
+
+    # The app's own policy, named by its configuration: every placeholder, no traceback.
+    own = cli.invoke(privacy_cli, ["policy", "check"], obj=ScriptInfo(create_app=app_expecting(path, tmp_path)))
+    assert own.exit_code == 1
+    assert f"{path}: {len(EXPECTED_PLACEHOLDERS)} problem(s)" in own.output
+    assert isinstance(own.exception, SystemExit)  # exit 1 with the problems listed, not a ConfigurationError
+
+    # A file named on the command line: checked under the default configuration.
+    named = cli.invoke(
+        privacy_cli, ["policy", "check", str(path)], obj=ScriptInfo(create_app=app_expecting(path, tmp_path))
+    )
+    assert named.exit_code == 1
+    assert "note: the app does not start yet (PRIVACY_POLICY)" in named.output
+    assert f"{path}: {len(EXPECTED_PLACEHOLDERS)} problem(s)" in named.output
+
+    path.write_text(fill_in(path.read_text(encoding="utf-8")), encoding="utf-8")
+    done = cli.invoke(privacy_cli, ["policy", "check"], obj=ScriptInfo(create_app=app_expecting(path, tmp_path)))
+    assert done.exit_code == 0, done.output
+    assert f"{path}: valid (version 2027-03-01" in done.output
+
+
+@pytest.mark.slow  # a `flask` subprocess, as the host runs it
+def test_flask_privacy_policy_init_is_a_flask_command_even_when_the_app_cannot_start(tmp_path: Path) -> None:
+    # The `privacy` group is also a Flask plugin command (pyproject's flask.commands
+    # entry point), so the flask CLI finds it without loading the app.
+    (tmp_path / "policyhost.py").write_text(
+        "from flask import Flask\n"
+        "from flask_casenote_privacy import Privacy\n"
+        "def create_app():\n"
+        "    app = Flask(__name__, instance_path=__file__.rsplit('/', 1)[0] + '/instance')\n"
+        "    app.config.update(SECRET_KEY='s', TESTING=True, PRIVACY_POLICY='privacy-policy.toml')\n"
+        "    Privacy(app)\n"
+        "    return app\n",
+        encoding="utf-8",
+    )
+
+    def flask(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "policyhost", "privacy", "policy", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    init = flask("init")
+    assert init.returncode == 0, init.stderr
+    assert (tmp_path / "privacy-policy.toml").read_text(encoding="utf-8") == starter_policy()
+    check = flask("check")
+    assert check.returncode == 1
+    assert f"privacy-policy.toml: {len(EXPECTED_PLACEHOLDERS)} problem(s)" in check.stderr
+    assert "Traceback" not in check.stderr

@@ -47,6 +47,19 @@ def test_a_written_withdrawal_for_an_id_nobody_has_is_recorded_and_says_nothing_
     assert (listed["id"], listed["found"]) == (req["id"], False)
 
 
+def test_the_text_list_says_whether_anything_was_found(site: Site) -> None:
+    unknown = flask(site, "requests", "register", "--subject", "999", "--kind", "delete", "--channel", "written")
+    member = flask(site, "requests", "register", "--subject", "41", "--kind", "access", "--channel", "written")
+
+    with structlog.testing.capture_logs():
+        text = site.app.test_cli_runner().invoke(args=["privacy", "requests", "list"])
+
+    assert text.exit_code == 0, text.stderr
+    lines = {line.split()[0]: line for line in text.stdout.splitlines()}
+    assert " subject=999 found=no " in lines[unknown["id"]]
+    assert " subject=41 found=yes " in lines[member["id"]]
+
+
 def test_the_officer_page_says_nothing_was_found_for_an_unknown_member(site: Site) -> None:
     officer = site.app.test_client()
     req = officer.post(

@@ -78,7 +78,7 @@ def requests_group() -> None:
 @click.option("--officer", default=None, help="Who is asking (for the operator access record).")
 @in_app
 def requests_list(fmt: str, officer: str | None) -> None:
-    """Requests, overdue first (each with id, subject, kind, status, due_at)."""
+    """Requests, overdue first (each with id, subject, kind, status, found, due_at)."""
     rows = desk.list_requests(app_services(), _operator(officer))
     if fmt == "json":
         echo_result(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -88,8 +88,11 @@ def requests_list(fmt: str, officer: str | None) -> None:
     for r in rows:
         flag = "OVERDUE " if r["overdue"] else ""
         scope = ",".join(r["purposes"]) if r["purposes"] else r["scope"]
+        # found=no: nothing was held about this subject (a mistyped id, a stranger's letter);
+        # ?: the request was recorded before the extension kept that.
+        found = {True: "yes", False: "no"}.get(r["found"], "?")
         echo_result(
-            f"{flag}{r['id']}  {r['kind']:<8} {r['status']:<10} subject={r['subject']} "
+            f"{flag}{r['id']}  {r['kind']:<8} {r['status']:<10} subject={r['subject']} found={found} "
             f"scope={scope} channel={r['channel']} due={r['due_at']}"
         )
 

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
-from typing import NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import click
 from flask import current_app, render_template
+from flask.cli import NoAppException, ScriptInfo
 
-from ..errors import PolicyError
+from ..config import DEFAULTS
+from ..errors import ConfigurationError, PolicyError
 from ..policy.contents import extension_measures
 from ..policy.grounds import ground_warnings
 from ..policy.loader import load_policy, starter_policy, usage_problems
@@ -68,14 +71,16 @@ def policy_init(path: str, force: bool) -> None:
 
 @policy_group.command("check")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
-@in_app
-def policy_check(path: str | None) -> None:
+@click.pass_context
+def policy_check(ctx: click.Context, path: str | None) -> None:
     """Validate a policy file (default: the configured policy); list every problem.
 
     A file passes only if ``init_app`` would start with it under this app's
     configuration: the file itself, and what the extension asks of it
-    (the retention classes PRIVACY_CAPTURE_RETENTION and PRIVACY_PROVISION_RETENTION name)."""
-    config = current_app.config
+    (the retention classes PRIVACY_CAPTURE_RETENTION and PRIVACY_PROVISION_RETENTION name).
+    An app that cannot start yet (its PRIVACY_POLICY is the file being written) does
+    not stop the check: the file is then checked under the default configuration."""
+    config = _app_config(ctx, path)
     source = path if path is not None else config["PRIVACY_POLICY"]
     try:
         policy = load_policy(source)
@@ -90,10 +95,31 @@ def policy_check(path: str | None) -> None:
         _report_problems(str(source), [f"{key}: {problem}" for key, problem in found])
     for warning in ground_warnings(policy):
         click.echo(f"warning: {warning}", err=True)
-    echo_result(
+    click.echo(
         f"{source}: valid (version {policy.version}, {len(policy.items)} items, "
         f"{len(policy.purposes)} purposes, {len(policy.retention)} retention classes)"
     )
+
+
+def _app_config(ctx: click.Context, path: str | None) -> Mapping[str, Any]:
+    """The app's configuration; the defaults if the app cannot start and a file is named."""
+    if current_app:
+        return current_app.config
+    try:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+    except (ConfigurationError, NoAppException) as exc:
+        cause = exc.__cause__
+        if path is None and isinstance(cause, PolicyError):  # the app's own policy stops it
+            _report_problems(cause.source, cause.problems)
+        if path is None:
+            raise
+        refused = exc.key if isinstance(exc, ConfigurationError) else "no app"
+        click.echo(
+            f"note: the app does not start yet ({refused}); {path} is checked under the default configuration", err=True
+        )
+        return DEFAULTS
+    ctx.with_resource(app.app_context())
+    return app.config
 
 
 add_history_commands(policy_group)  # history, diff, announce (cli/policy_history.py)

@@ -33,7 +33,7 @@ from .model import (
     Text,
 )
 from .service import read_service
-from .validation import ID_PATTERN, ProblemCollector, is_placeholder, placeholders
+from .validation import ID_PATTERN, is_placeholder, placeholders
 
 if sys.version_info >= (3, 11):
     import tomllib
