@@ -28,7 +28,9 @@ CONSENT_PURPOSES = ["service_improvement", "statistics_advertising"]
 def policy_file(tmp_path: Path, name: str, *, effective: str, access_log: str = "P6M") -> str:
     """The bundled policy as a file, with a new version, effective date and access-log period."""
     text = (resources.files("flask_casenote_privacy") / "presets" / "casenote.toml").read_text(encoding="utf-8")
-    text = text.replace('version = "2026-11-28"', f'version = "{effective}"\neffective_date = "{effective}"', 1)
+    assert 'effective_date = "2026-11-28"' in text
+    text = text.replace('version = "2026-11-28"', f'version = "{effective}"', 1)
+    text = text.replace('effective_date = "2026-11-28"', f'effective_date = "{effective}"', 1)
     assert '\nperiod = "P3M"' in text
     text = text.replace('\nperiod = "P3M"', f'\nperiod = "{access_log}"', 1)
     path = tmp_path / name
@@ -101,7 +103,7 @@ def test_every_text_is_recorded_once_with_its_effective_date(changed: Callable[.
     assert result.exit_code == 0, result.output
     versions = json.loads(result.output)
     assert [(v["id"], v["version"], v["effective_date"]) for v in versions] == [
-        (1, "2026-11-28", "2026-12-10"),  # no effective_date in the file: the day it was recorded
+        (1, "2026-11-28", "2026-11-28"),
         (2, "2027-02-01", "2027-02-01"),
     ]
 

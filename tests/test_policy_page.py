@@ -328,11 +328,13 @@ def test_policy_json_has_the_contract_shape(client: Any) -> None:
         "access_limited_by_law",
         "access_harm_to_others",
         "kept_by_law",
+        "correction_by_other_procedure",
     ]
     # Each ground says which requests it covers and the clause it rests on (issue 13).
     kinds = {g["id"]: (g["kinds"], g["clause"]) for g in data["refusal_grounds"]}
     assert kinds["legal_obligation"] == (["stop", "withdraw"], "37-2-1")
     assert kinds["access_harm_to_others"] == (["access"], "35-4-2")
+    assert kinds["correction_by_other_procedure"] == (["correct"], "36-2")
     assert kinds["kept_by_law"] == (["delete"], "36-1")
 
 

@@ -98,7 +98,9 @@ def test_an_access_request_limited_to_a_part_answers_the_rest_and_names_what_is_
     assert "payments" not in mine["sources"] and mine["withheld"] == ["source:payments"]
     assert mine["sources"]["users"]["records"][0]["email"] == PROBE_EMAIL
     assert f"****{PROBE_CARD_LAST4}" not in str(mine)
-    assert desk.get("/privacy/officer/subjects/41/export").get_json()["sources"]["payments"]["records"]
+    assert desk.get("/privacy/officer/subjects/41/export?reason=access+request").get_json()["sources"]["payments"][
+        "records"
+    ]
     html = desk.get(f"/privacy/officer/requests/{req['id']}", json=False).get_data(as_text=True)
     assert 'id="request-limitation"' in html and "source:payments" in html
 
@@ -148,7 +150,7 @@ def ground_block(ground_id: str, extra: str) -> str:
 
 def preset_with(grounds: str) -> str:
     start = PRESET.index("[[refusal_grounds]]")
-    end = PRESET.index("# -- Cookies")
+    end = PRESET.index("# -- Rights and how to exercise them")
     return PRESET[:start] + grounds + "\n" + PRESET[end:]
 
 
@@ -197,3 +199,25 @@ def test_the_policy_page_lists_each_rights_grounds(site: Site) -> None:
     assert "A deletion request is not refused. Records are kept apart only on this ground" in english
     shown = site.app.test_cli_runner().invoke(args=["privacy", "policy", "show"]).stdout
     assert "[access_limited_by_law]" in shown and "[kept_by_law]" in shown and "[contract_impossible]" in shown
+
+
+def test_a_correction_is_refused_only_where_another_law_sets_its_procedure(site: Site, smtp: Any) -> None:
+    """PIPA §36②: a correction is made unless another law sets a special procedure for it."""
+    _, _, outbox = smtp
+    desk = Desk(site)
+    req = desk.register(subject="41", kind="correct", items="name").get_json()
+    page = desk.get(f"/privacy/officer/requests/{req['id']}", json=False).get_data(as_text=True)
+    assert options(page) == ["correction_by_other_procedure"]
+    before = requests_in_db(site)
+    wrong = desk.post(f"/privacy/officer/requests/{req['id']}/refuse", ground="contract_impossible", reason="x")
+    assert wrong.status_code == 400 and "correction_by_other_procedure" in wrong.get_json()["message"]
+    assert requests_in_db(site) == before and outbox.messages == []
+
+    reason = "가족관계등록부의 이름은 가족관계의 등록 등에 관한 법률의 절차로만 정정됩니다."
+    refused = desk.post(
+        f"/privacy/officer/requests/{req['id']}/refuse", ground="correction_by_other_procedure", reason=reason
+    )
+    assert refused.status_code in (200, 303), refused.get_data(as_text=True)
+    site.privacy.services.mailer.flush()
+    [mail] = outbox.messages
+    assert "제36조 제2항" in mail["body"] and reason in mail["body"]
