@@ -146,9 +146,10 @@ class ChildrenFacade:
     """``Privacy``'s methods for children under the minimum age (kept here: the extension
     module is the wiring). ``services`` is the current app's."""
 
-    @property
-    def services(self) -> Services:
-        raise NotImplementedError  # Privacy.services: the current app's
+    if TYPE_CHECKING:  # Privacy.services gives the current app's
+
+        @property
+        def services(self) -> Services: ...
 
     def check_age(self, birth_date: Any = None, *, confirmed: bool | None = None) -> AgeCheck:
         """Check a sign-up against the policy's ``[children]`` rule (개인정보 보호법 제22조의2).
