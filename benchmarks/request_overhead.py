@@ -433,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         expected_floor = (warm + args.requests * args.rounds) * 2
-        checks.append(("floor rows written / requests", floor_rows / expected_floor, "= 1", floor_rows == expected_floor))
+        checks.append(
+            ("floor rows written / requests", floor_rows / expected_floor, "= 1", floor_rows == expected_floor)
+        )
 
         if args.memory_requests:
             growth, mem_line, mem_rows_ok = memory_check(
