@@ -10,13 +10,13 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Dialect
 
 from ..storage.engines import UTCDateTime
 from ..storage.tables import access_log
 
-__all__ = ["DATETIME_COLUMNS", "BulkInserter", "Row"]
+__all__ = ["DATETIME_COLUMNS", "BulkInserter", "Row", "not_stored"]
 
 Row = dict[str, Any]
 """An access-log row as capture makes it: column name -> value, without ``id``."""
@@ -129,3 +129,10 @@ class _FastInsert:
         if text is None:
             text = self._sql[rows] = self.head + ", ".join([self.group] * rows)
         return text
+
+
+def not_stored(conn: Connection, rows: list[Row]) -> list[Row]:
+    """The rows whose ``event_id`` is not in the access log yet."""
+    ids = [r["event_id"] for r in rows]
+    stored = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
+    return [r for r in rows if r["event_id"] not in stored]
