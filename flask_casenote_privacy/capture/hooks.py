@@ -28,8 +28,9 @@ import structlog
 from flask import Flask, Request, Response, g, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..config import access_events
 from ..consent import Grant, ledger_grants, record_consent
-from ..redact import describe_exception, redact_text
+from ..redact import PRE_REDACTED, describe_exception, redact_text
 from ..services import Services
 from .decision import SIGNED_IN_KEY, Decider, RequestPrivacy, cookie_grants, member_marker, signing_in
 from .writer import AccessLogWriter
@@ -38,6 +39,17 @@ __all__ = ["Capture", "client_ip", "parse_device"]
 
 # The extension's own routes whose path holds a secret: stored as the rule.
 SECRET_ENDPOINTS = frozenset({"privacy.withdraw_confirm"})
+# Methods kept as they are; any other (a client may send any token) is redacted.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+# The event's fields that capture computes itself (retention, ids, the normalised IP,
+# numbers) or has redacted already (path, User-Agent, cookies, an unknown method):
+# the logging processor need not visit them again. Not among them: the subject (the
+# host's id, which may be an address) and the device families (ua-parser copies
+# words of the User-Agent into them).
+PRE_REDACTED_FIELDS = frozenset(
+    {"retention", "retention_until", "event_id", "ip", "method", "path", "status", "duration_ms"}
+    | {"user_agent", "cookies"}
+)
 
 access_logger = structlog.get_logger("flask_casenote_privacy.access")
 log = logging.getLogger("flask_casenote_privacy.capture")
@@ -131,7 +143,9 @@ class Capture:
         self.cookie_names = tuple(config["PRIVACY_CAPTURE_COOKIES"])
         self.secret_endpoints = SECRET_ENDPOINTS | frozenset(config["PRIVACY_CAPTURE_SECRET_ENDPOINTS"])
         self.trusted_proxies = services.settings.trusted_proxies
-        self.log_access = bool(config["PRIVACY_LOG_ACCESS"])
+        events = access_events(config)
+        self.log_access = events != "database"
+        self.store_access = events != "log"
         self.session_cookie = config["SESSION_COOKIE_NAME"]
 
     def after_fork_in_child(self) -> None:
@@ -250,7 +264,8 @@ class Capture:
         # for the stored row and the event alike: neither the database nor a host chain
         # without the privacy processors ever holds an email or a card number.
         if "usage_record" in allowed:
-            row["method"] = fields["method"] = req.method[:16]
+            method = req.method[:16]
+            row["method"] = fields["method"] = method if method in KNOWN_METHODS else redact_text(method)
             row["path"] = fields["path"] = redact_text(self.path(req)[:2048])
             row["status"] = fields["status"] = status
             row["duration_ms"] = fields["duration_ms"] = round(duration_ms, 3)
@@ -267,8 +282,13 @@ class Capture:
             found = {n: cookies[n][:256] for n in self.cookie_names if n in cookies}
             row["cookies"] = fields["cookies"] = redact_text(json.dumps(found, sort_keys=True)) if found else None
         if self.log_access:
-            access_logger.info("http.access", **fields)
-        self.writer.submit(row)
+            token = PRE_REDACTED.set({k: v for k, v in fields.items() if k in PRE_REDACTED_FIELDS})
+            try:
+                access_logger.info("http.access", **fields)
+            finally:
+                PRE_REDACTED.reset(token)
+        if self.store_access:
+            self.writer.submit(row)
 
     def path(self, req: Request | None = None) -> str:
         """The path without its query string, but for allow-listed parameters; for a

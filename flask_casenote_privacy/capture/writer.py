@@ -64,7 +64,7 @@ class AccessLogWriter:
         synchronous: bool = False,
         retry_seconds: float = 5.0,
         idle_seconds: float = 2.0,
-        linger_seconds: float = 1.0,
+        linger_seconds: float = 0.25,
         database: URL | None = None,
     ) -> None:
         self._engine = engine
