@@ -188,3 +188,38 @@ def test_outside_capture_every_field_is_redacted(make_app: Callable[..., Flask],
         structlog.get_logger("host").info("http.access", path=f"/x/{EMAIL}", ip=PHONE, status=CARD)
     event = _access(logged)
     assert (event["path"], event["ip"], event["status"]) == ("/x/[email]", "[phone]", "[card]")
+
+
+def test_only_the_declared_fields_are_marked_pre_redacted(make_app: Callable[..., Flask]) -> None:
+    """What capture marks as done is within PRE_REDACTED_FIELDS (never the subject or
+    the device families), for an anonymous visitor and one with every consent."""
+    from flask_casenote_privacy.redact import PRE_REDACTED
+
+    marked: list[set[str]] = []
+
+    def look(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        done = PRE_REDACTED.get()
+        if event_dict.get("event") == "http.access" and done is not None:
+            marked.append(set(done))
+        raise structlog.DropEvent
+
+    structlog.configure(processors=[look])
+    try:
+        app = make_app(PRIVACY_CAPTURE_COOKIES=["ab"])
+        add_routes(app)
+        client = app.test_client()
+        client.get("/search", headers={"X-Test-Subject": "member-1"})
+        privacy = app.extensions["privacy"]
+        with app.app_context():
+            value = privacy.services.consent_cookie.dumps(
+                privacy.policy, {"service_improvement": True, "statistics_advertising": True}
+            )
+        client.set_cookie(privacy.services.consent_cookie.name, value)
+        client.set_cookie("ab", "x")
+        client.get("/search", headers={"User-Agent": "Mozilla/5.0 (iPhone)"})
+    finally:
+        structlog.reset_defaults()
+    assert len(marked) == 2
+    assert all(m <= PRE_REDACTED_FIELDS for m in marked)
+    assert {"user_agent", "cookies", "path", "ip"} <= marked[1]
+    assert PRE_REDACTED.get() is None  # reset after the event
