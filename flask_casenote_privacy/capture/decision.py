@@ -205,6 +205,7 @@ class Decider:
         self._tz: ZoneInfo | None = None
         self._by_granted: dict[frozenset[str], tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]]]
         self._by_granted = {}
+        self._granted_by_grants: dict[tuple[tuple[Grant, ...], bool], frozenset[str]] = {}
 
     def _load(self, policy: Policy, retention: str) -> None:
         period = policy.retention_class(retention).period
@@ -212,6 +213,7 @@ class Decider:
         with self._lock:
             self._period, self._tz = period, tz
             self._by_granted = {}
+            self._granted_by_grants = {}
             self._key = (policy, retention, self.services.field_items)
 
     def _derived(
@@ -226,6 +228,19 @@ class Decider:
                 self._by_granted.clear()
             self._by_granted[granted] = derived
         return derived
+
+    def _in_force(self, policy: Policy, grants: list[Grant], gpc: bool) -> frozenset[str]:
+        """``in_force``, remembered per policy for each set of grants (a consent cookie
+        repeats them on every request; checking them hashes each purpose's items)."""
+        key = (tuple(grants), gpc)
+        found = self._granted_by_grants.get(key)
+        if found is None:
+            found = in_force(policy, grants, gpc)
+            with self._lock:
+                if len(self._granted_by_grants) >= self._MAX_CACHED:
+                    self._granted_by_grants.clear()
+                self._granted_by_grants[key] = found
+        return found
 
     def decide(self, cookie_value: str | None = None) -> RequestPrivacy:
         services = state = self.services
@@ -256,7 +271,7 @@ class Decider:
                 # The ledger is unreachable: serve the request, assume no consent (fail closed).
                 log.warning("privacy ledger unreachable; treating the request as without consent")
                 grants = []
-        granted = in_force(policy, grants, gpc) if grants else _NONE_GRANTED
+        granted = self._in_force(policy, grants, gpc) if grants else _NONE_GRANTED
         derived = self._by_granted.get(granted)
         if derived is None:
             derived = self._derived(policy, granted)
