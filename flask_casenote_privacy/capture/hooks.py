@@ -267,11 +267,12 @@ class Capture:
             shared["cookies"] = redact_text(json.dumps(found, sort_keys=True)) if found else None
         if self.log_access:
             until = state.retention_until
-            token = PRE_REDACTED.set(shared)
+            until_text = until.isoformat() if until else None
+            token = PRE_REDACTED.set({**shared, "retention_until": until_text})
             try:
                 access_logger.info(
                     "http.access",
-                    retention_until=until.isoformat() if until else None,
+                    retention_until=until_text,
                     purposes=list(purposes),
                     subject=state.subject,
                     **shared,
