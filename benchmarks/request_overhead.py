@@ -99,7 +99,9 @@ def bare_app(name: str = "bench_bare") -> Flask:
     return app
 
 
-def capture_app(database_url: str, archive_url: str, instance: Path, events: str = "both") -> tuple[Flask, Privacy]:
+def capture_app(
+    database_url: str, archive_url: str, instance: Path, events: str = "both", inline: bool = False
+) -> tuple[Flask, Privacy]:
     app = Flask(f"bench_capture_{events}", instance_path=str(instance))
     app.config.update(
         SECRET_KEY=SECRET_KEY,
@@ -108,6 +110,7 @@ def capture_app(database_url: str, archive_url: str, instance: Path, events: str
         PRIVACY_ARCHIVE_DATABASE_URI=archive_url,
         PRIVACY_SPOOL_DIR=str(instance / "spool"),
         PRIVACY_ACCESS_EVENTS=events,
+        PRIVACY_WRITER_INLINE=inline,
     )
     app.add_url_rule("/search", view_func=search)
     privacy = Privacy(app)
@@ -330,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         default="cpu",
         help="which added costs the checks compare (default cpu: robust when other jobs share the CPUs)",
     )
+    parser.add_argument("--inline", action="store_true", help="PRIVACY_WRITER_INLINE = True for capture")
     parser.add_argument(
         "--no-events", dest="events", action="store_false", help="skip the database-only and log-only variants"
     )
@@ -345,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     sink = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
     configure_structlog(sink)
 
-    app_capture, privacy = capture_app(database_url, archive_url, base / "instance")
+    app_capture, privacy = capture_app(database_url, archive_url, base / "instance", inline=args.inline)
     with app_capture.app_context():
         engine = privacy.services.databases.main
         consent_value = privacy.services.consent_cookie.dumps(
@@ -362,7 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     floor_consent, floor_consent_write = floor_app(
         naive_engine, database_url, archive_url, base / "floor-device", device=True
     )
-    app_database, privacy_database = capture_app(database_url, archive_url, base / "database", "database")
+    app_database, privacy_database = capture_app(
+        database_url, archive_url, base / "database", "database", inline=args.inline
+    )
     app_log, _ = capture_app(database_url, archive_url, base / "log", "log")
     client_capture = app_capture.test_client()
     client_consent = app_capture.test_client()
@@ -392,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             f"SQLAlchemy {version('sqlalchemy')}, structlog {version('structlog')}, "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, privacy log processors "
             f"{'on' if privacy_processors is not None else 'MISSING'}, access events to "
-            f"{app_capture.config.get('PRIVACY_ACCESS_EVENTS', 'both')}",
+            f"{app_capture.config.get('PRIVACY_ACCESS_EVENTS', 'both')}, inline writes {args.inline}",
             flush=True,
         )
         warm = min(1_000, args.requests)
@@ -448,14 +454,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"checks on {args.clock} time (--clock)")
 
         checks: list[tuple[str, float, str, bool]] = []
+        other = "wall" if args.clock == "cpu" else "cpu"
+        unchecked = added if args.clock == "cpu" else added_cpu
         for name, floor_name in (("capture", "floor"), ("capture+consent", "floor+consent")):
             ratio = checked[name] / checked[floor_name]
-            checks.append(
-                (f"added cost: {name} / {floor_name}", ratio, f"≤ {CAPTURE_MAX_RATIO}", ratio <= CAPTURE_MAX_RATIO)
-            )
+            label = f"added cost: {name} / {floor_name} ({other} time: {unchecked[name] / unchecked[floor_name]:.2f})"
+            checks.append((label, ratio, f"≤ {CAPTURE_MAX_RATIO}", ratio <= CAPTURE_MAX_RATIO))
         for name in ("capture", "capture+consent"):
             ratio = checked["naive"] / checked[name]
-            checks.append((f"added cost: naive / {name}", ratio, f"≥ {NAIVE_MIN_RATIO}", ratio >= NAIVE_MIN_RATIO))
+            label = f"added cost: naive / {name} ({other} time: {unchecked['naive'] / unchecked[name]:.2f})"
+            checks.append((label, ratio, f"≥ {NAIVE_MIN_RATIO}", ratio >= NAIVE_MIN_RATIO))
         checks.append(
             (
                 "capture rows written / requests",

@@ -58,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_WRITER_QUEUE_SIZE": 10_000,
     "PRIVACY_WRITER_RETRY_SECONDS": 5.0,
     "PRIVACY_WRITER_LINGER_SECONDS": 0.25,  # a batch's first event waits at most this long
+    "PRIVACY_WRITER_INLINE": False,  # True: the request that fills a batch writes it
     "PRIVACY_SPOOL_DIR": None,  # None: <instance folder>/privacy-spool
     # subject rights
     "PRIVACY_REQUEST_DEADLINE": "P10D",
@@ -319,6 +320,8 @@ def _check_capture(config: Any, policy: Policy) -> None:
     linger = config["PRIVACY_WRITER_LINGER_SECONDS"]
     if not isinstance(linger, (int, float)) or isinstance(linger, bool) or not 0 <= linger <= 60:
         raise ConfigurationError("PRIVACY_WRITER_LINGER_SECONDS", f"{linger!r} must be a number of seconds, 0 to 60")
+    if not isinstance(config["PRIVACY_WRITER_INLINE"], bool):
+        raise ConfigurationError("PRIVACY_WRITER_INLINE", f"{config['PRIVACY_WRITER_INLINE']!r} must be True or False")
     items = {i.id for i in policy.items}
     fields = config["PRIVACY_LOG_FIELD_ITEMS"]
     if not isinstance(fields, dict):

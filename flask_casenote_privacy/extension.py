@@ -76,6 +76,7 @@ def _build(app: Flask, settings: Any, clock: Clock, sources: dict[str, DataSourc
         synchronous=bool(config["PRIVACY_CAPTURE_SYNC"]),
         retry_seconds=float(config["PRIVACY_WRITER_RETRY_SECONDS"]),
         linger_seconds=float(config["PRIVACY_WRITER_LINGER_SECONDS"]),
+        inline=config["PRIVACY_WRITER_INLINE"],
     )
     keys = signing_keys(config)
     services = Services(

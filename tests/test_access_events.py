@@ -95,6 +95,7 @@ def test_log_access_false_still_means_the_database_only(
         {"PRIVACY_ACCESS_EVENTS": "both", "PRIVACY_LOG_ACCESS": False},
         {"PRIVACY_WRITER_LINGER_SECONDS": -1},
         {"PRIVACY_WRITER_LINGER_SECONDS": "0.25"},
+        {"PRIVACY_WRITER_INLINE": "yes"},
     ],
 )
 def test_bad_access_events_or_linger_fail_at_init_naming_the_key(

@@ -548,13 +548,13 @@ def test_no_event_is_lost_under_a_forking_server(database_urls: tuple[URL, URL],
 
 
 # -- who writes a full batch -------------------------------------------------------------
-def test_the_request_that_fills_a_batch_writes_it_itself(
+def test_with_inline_writes_the_request_that_fills_a_batch_writes_it_itself(
     make_app: Callable[..., Flask], database_urls: tuple[URL, URL]
 ) -> None:
     """No thread switch per batch under load: the 5th request (batch size 5) finds its
     batch's rows in the database when it returns, although the writer thread would
     linger for a minute; the 4 before it wait in the queue."""
-    app = _site(make_app, database_urls, PRIVACY_WRITER_BATCH_SIZE=5)
+    app = _site(make_app, database_urls, PRIVACY_WRITER_BATCH_SIZE=5, PRIVACY_WRITER_INLINE=True)
     with app.app_context():
         writer = app.extensions["privacy"]._state().writer
     writer.linger_seconds = 60.0
@@ -569,7 +569,7 @@ def test_the_request_that_fills_a_batch_writes_it_itself(
     _assert_exactly_once(_table(app), 8)
 
 
-def test_after_a_failed_write_full_batches_are_left_to_the_writer_thread(tmp_path: Path) -> None:
+def test_with_inline_writes_after_a_failure_full_batches_are_left_to_the_thread(tmp_path: Path) -> None:
     """A request pays for an outage at most once per retry window: after a failed
     write, full batches go to the writer thread (which spools them), not to the
     request that filled them."""
@@ -581,7 +581,7 @@ def test_after_a_failed_write_full_batches_are_left_to_the_writer_thread(tmp_pat
         return bad
 
     now = datetime.now(timezone.utc)
-    writer = AccessLogWriter(engine, tmp_path / "spool", batch_size=3, retry_seconds=60, linger_seconds=60)
+    writer = AccessLogWriter(engine, tmp_path / "spool", batch_size=3, retry_seconds=60, linger_seconds=60, inline=True)
     callers.clear()  # the constructor asked for the engine's URL
     try:
         for n in range(9):
@@ -603,3 +603,26 @@ def test_after_a_failed_write_full_batches_are_left_to_the_writer_thread(tmp_pat
     finally:
         writer.close(timeout=10)
         bad.dispose()
+
+
+def test_by_default_a_full_batch_is_written_by_the_thread_not_the_request(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL]
+) -> None:
+    """Without PRIVACY_WRITER_INLINE a request never waits for a commit: the full
+    batch wakes the thread, which writes it well before its minute of linger."""
+    app = _site(make_app, database_urls, PRIVACY_WRITER_BATCH_SIZE=5)
+    with app.app_context():
+        writer = app.extensions["privacy"]._state().writer
+    writer.linger_seconds = 60.0
+    writers: list[str] = []
+    deliver = writer._deliver
+
+    def spy(batch: list[dict[str, Any]], *, replay: bool = True) -> None:
+        writers.append(threading.current_thread().name)
+        deliver(batch, replay=replay)
+
+    writer._deliver = spy  # type: ignore[method-assign]
+    _search(app, 5)
+    rows = _wait_for_replay(app, 5, timeout=20)
+    _assert_exactly_once(rows, 5)
+    assert writers == ["privacy-writer"]

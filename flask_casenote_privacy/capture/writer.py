@@ -1,10 +1,11 @@
 """The buffered, lossless writer of access events.
 
-Requests hand events to a bounded queue. While the database answers, the
-request that fills a batch writes it (one multi-row INSERT per ``batch_size``
-requests, no thread switch); a background thread writes what is left after
-``linger_seconds``, waits for flushes and replays the spool. A full queue
-blocks the request (backpressure) instead of dropping.
+Requests hand events to a bounded queue; a background thread writes them in
+batches, after ``linger_seconds`` or as soon as a batch is full, waits for
+flushes and replays the spool. With ``inline``, while the database answers, the
+request that fills a batch writes it itself (no thread switch, but that request
+waits for the commit). A full queue blocks the request (backpressure) instead of
+dropping.
 If the database is unreachable, batches go to an append-only spool file and
 are replayed, idempotently by ``event_id``, once it answers again. A database
 that answers without the access-log table (never upgraded) is an error said
@@ -65,6 +66,7 @@ class AccessLogWriter:
         retry_seconds: float = 5.0,
         idle_seconds: float = 2.0,
         linger_seconds: float = 0.25,
+        inline: bool = False,
         database: URL | None = None,
     ) -> None:
         self._engine = engine
@@ -82,6 +84,7 @@ class AccessLogWriter:
         # waits or a batch is full), so that one transaction carries many rows.
         # Under load the request filling a batch writes it long before then.
         self.linger_seconds = linger_seconds
+        self.inline = inline
         self._inserter = BulkInserter()
         self._reset()
         self._warn_unbound()
@@ -150,7 +153,9 @@ class AccessLogWriter:
         is believed up (the caller holds ``_lock``). After a failure, and until the
         tables exist, the thread alone writes: a request never waits on an outage twice."""
         queue = self._queue
-        if len(queue) < self.batch_size or self._schema_missing or time.monotonic() < self._down_until:
+        if not self.inline or len(queue) < self.batch_size or self._schema_missing:
+            return None
+        if time.monotonic() < self._down_until:
             return None
         return [queue.popleft() for _ in range(self.batch_size)]
 
