@@ -60,7 +60,7 @@ class BulkInserter:
                     # to parse. One row's INSERT, parsed once, through executemany (one
                     # pipeline, one round trip) costs a few µs a row.
                     rows_params = [tuple(params[i : i + width]) for i in range(0, len(params), width)]
-                    conn.exec_driver_sql(fast.sql(1), rows_params)  # type: ignore[arg-type]
+                    conn.exec_driver_sql(fast.sql(1), rows_params)
                     return
                 start = 0
                 for size in _statement_sizes(len(rows), fast.max_rows):
