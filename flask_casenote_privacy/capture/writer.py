@@ -82,7 +82,7 @@ class AccessLogWriter:
         self.idle_seconds = idle_seconds
         # After the first row of a batch, wait this long for more (unless a flush
         # waits or a batch is full), so that one transaction carries many rows.
-        # Under load the request filling a batch writes it long before then.
+        # A full batch wakes the thread (or, inline, is written by its request) sooner.
         self.linger_seconds = linger_seconds
         self.inline = inline
         self._inserter = BulkInserter()
