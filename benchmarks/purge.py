@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loader_app, loader = privacy_app(copies.loaded, base, "load")
         with loader_app.app_context():
-            engine = loader.databases.main
+            engine = loader.services.databases.main
             backend = engine.dialect.name
             server = engine.dialect.server_version_info if backend == "postgresql" else None
             with engine.connect() as conn:
@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             expired_left, live_left = count(engine, now, expired=True), count(engine, now, expired=False)
             ledger = ledger_sum(engine)
             privacy.services.databases.dispose()
-        loader.databases.dispose()
+        loader.services.databases.dispose()
 
         batches = timer.durations
         longest = max(batches, default=0.0) * 1000

@@ -50,12 +50,15 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_CAPTURE_SECRET_ENDPOINTS": [],  # host endpoints whose path holds a secret: stored as the rule
     "PRIVACY_TRUSTED_PROXIES": 0,
     "PRIVACY_LOG_ACCESS": True,
+    "PRIVACY_ACCESS_EVENTS": None,  # None: "both", or "database" when PRIVACY_LOG_ACCESS is False
     "PRIVACY_LOG_FIELD_ITEMS": {},
     # the writer
     "PRIVACY_CAPTURE_SYNC": False,
     "PRIVACY_WRITER_BATCH_SIZE": 500,
     "PRIVACY_WRITER_QUEUE_SIZE": 10_000,
     "PRIVACY_WRITER_RETRY_SECONDS": 5.0,
+    "PRIVACY_WRITER_LINGER_SECONDS": 0.25,  # a batch's first event waits at most this long
+    "PRIVACY_WRITER_INLINE": False,  # True: the request that fills a batch writes it
     "PRIVACY_SPOOL_DIR": None,  # None: <instance folder>/privacy-spool
     # subject rights
     "PRIVACY_REQUEST_DEADLINE": "P10D",
@@ -325,8 +328,33 @@ def _check_usage(config: Any, policy: Policy) -> None:
         raise ConfigurationError(keys, f"{where}: " + "; ".join(f"{key}: {problem}" for key, problem in found))
 
 
+ACCESS_EVENT_TARGETS = ("both", "database", "log")
+
+
+def access_events(config: Any) -> str:
+    """Where access events go: ``"both"`` (a row in the access log and the
+    ``http.access`` log event), ``"database"`` (the row only) or ``"log"`` (the
+    event only, for a log pipeline that keeps and purges it). ``PRIVACY_LOG_ACCESS
+    = False`` is the older spelling of ``"database"``."""
+    value = config.get("PRIVACY_ACCESS_EVENTS")
+    log_access = bool(config.get("PRIVACY_LOG_ACCESS", True))
+    if value is None:
+        return "both" if log_access else "database"
+    if value not in ACCESS_EVENT_TARGETS:
+        raise ConfigurationError(
+            "PRIVACY_ACCESS_EVENTS", f"{value!r} must be one of {', '.join(map(repr, ACCESS_EVENT_TARGETS))}"
+        )
+    if not log_access and value != "database":
+        raise ConfigurationError(
+            "PRIVACY_ACCESS_EVENTS",
+            f"{value!r} logs access events but PRIVACY_LOG_ACCESS is False; set only PRIVACY_ACCESS_EVENTS",
+        )
+    return str(value)
+
+
 def _check_capture(config: Any, policy: Policy) -> None:
     """The capture and writer keys: a clear error now rather than a 500 later."""
+    access_events(config)
     for key in ("PRIVACY_TRUSTED_PROXIES",):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -344,6 +372,11 @@ def _check_capture(config: Any, policy: Policy) -> None:
         value = config[key]
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
             raise ConfigurationError(key, f"{value!r} must be a list of strings")
+    linger = config["PRIVACY_WRITER_LINGER_SECONDS"]
+    if not isinstance(linger, (int, float)) or isinstance(linger, bool) or not 0 <= linger <= 60:
+        raise ConfigurationError("PRIVACY_WRITER_LINGER_SECONDS", f"{linger!r} must be a number of seconds, 0 to 60")
+    if not isinstance(config["PRIVACY_WRITER_INLINE"], bool):
+        raise ConfigurationError("PRIVACY_WRITER_INLINE", f"{config['PRIVACY_WRITER_INLINE']!r} must be True or False")
     items = {i.id for i in policy.items}
     fields = config["PRIVACY_LOG_FIELD_ITEMS"]
     if not isinstance(fields, dict):

@@ -76,6 +76,8 @@ def _build(app: Flask, settings: Any, clock: Clock, sources: dict[str, DataSourc
         queue_size=config["PRIVACY_WRITER_QUEUE_SIZE"],
         synchronous=bool(config["PRIVACY_CAPTURE_SYNC"]),
         retry_seconds=float(config["PRIVACY_WRITER_RETRY_SECONDS"]),
+        linger_seconds=float(config["PRIVACY_WRITER_LINGER_SECONDS"]),
+        inline=config["PRIVACY_WRITER_INLINE"],
     )
     keys = signing_keys(config)
     services = Services(

@@ -12,7 +12,7 @@ from flask import current_app, has_app_context
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from .capture.decision import FIELD_ITEMS, current_request_privacy, default_allowed_items
-from .redact import redact_text, redact_value
+from .redact import PRE_REDACTED, redact_text, redact_value
 
 __all__ = ["RedactingFilter", "add_retention", "drop_unconsented", "processors", "redact_personal_data"]
 
@@ -85,13 +85,21 @@ def redact_personal_data(logger: WrappedLogger, method_name: str, event_dict: Ev
 
     Keys are left as they are; IP addresses are not redacted (they are the
     legal access log; :func:`drop_unconsented` decides whether they stay).
+    The fields of capture's own ``http.access`` event that it computed or
+    redacted itself are not visited twice (:data:`~.redact.PRE_REDACTED`).
     """
+    done = PRE_REDACTED.get()
     for key, value in event_dict.items():
+        if done is not None and done.get(key, _MISSING) is value:
+            continue  # capture's own field, computed or redacted when the event was built
         if isinstance(value, str):
             event_dict[key] = redact_text(value)
         elif isinstance(value, (dict, list, tuple, set, frozenset)):
             event_dict[key] = redact_value(value)
     return event_dict
+
+
+_MISSING = object()
 
 
 def processors() -> list[Processor]:

@@ -7,12 +7,20 @@ from __future__ import annotations
 import functools
 import re
 import traceback
+from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import date
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["describe_exception", "escape_controls", "redact_text", "redact_value"]
+__all__ = ["PRE_REDACTED", "describe_exception", "escape_controls", "redact_text", "redact_value"]
+
+PRE_REDACTED: ContextVar[Mapping[str, object] | None] = ContextVar("privacy_pre_redacted", default=None)
+"""While capture logs its ``http.access`` event: the event's fields that it computed
+itself or already redacted, name -> the very object passed. The logging processor
+skips a field only while it still holds that same object (``is``), so whatever a
+host's processor, a bound logger or a context variable put there is redacted."""
 
 # C0 and C1 controls, DEL, the Unicode line/paragraph separators, and the bidi
 # overrides that make a terminal show text in another order than it is stored.

@@ -221,11 +221,13 @@ def _spooled_lines(spool: Path) -> int:
     """Distinct events in the spool files (a replay attempt renames files meanwhile)."""
     for _ in range(20):
         try:
+            # Only complete lines: a writer may be appending a batch right now (a
+            # batch larger than one write() shows up in pieces).
             return len(
                 {
                     json.loads(line)["event_id"]
                     for p in list(spool.glob("access-*.jsonl*"))
-                    for line in p.read_text().splitlines()
+                    for line in p.read_text().split("\n")[:-1]
                 }
             )
         except FileNotFoundError:

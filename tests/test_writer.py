@@ -545,3 +545,84 @@ def test_no_event_is_lost_under_a_forking_server(database_urls: tuple[URL, URL],
         engine.dispose()
     assert (count, distinct) == (301, 301), log[-3000:]  # 300 + the parent's warm-up
     assert _pending(tmp_path / "instance" / "privacy-spool") == []
+
+
+# -- who writes a full batch -------------------------------------------------------------
+def test_with_inline_writes_the_request_that_fills_a_batch_writes_it_itself(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL]
+) -> None:
+    """No thread switch per batch under load: the 5th request (batch size 5) finds its
+    batch's rows in the database when it returns, although the writer thread would
+    linger for a minute; the 4 before it wait in the queue."""
+    app = _site(make_app, database_urls, PRIVACY_WRITER_BATCH_SIZE=5, PRIVACY_WRITER_INLINE=True)
+    with app.app_context():
+        writer = app.extensions["privacy"]._state().writer
+    writer.linger_seconds = 60.0
+    _search(app, 4)
+    assert _table(app) == []
+    _search(app, 1)
+    rows = _table(app)
+    _assert_exactly_once(rows, 5)
+    _search(app, 3)
+    with app.app_context():
+        assert app.extensions["privacy"].flush(timeout=30)
+    _assert_exactly_once(_table(app), 8)
+
+
+def test_with_inline_writes_after_a_failure_full_batches_are_left_to_the_thread(tmp_path: Path) -> None:
+    """A request pays for an outage at most once per retry window: after a failed
+    write, full batches go to the writer thread (which spools them), not to the
+    request that filled them."""
+    callers: list[str] = []
+    bad = create_engine(f"sqlite:////nonexistent-{uuid.uuid4().hex}/x.sqlite")
+
+    def engine() -> Engine:
+        callers.append(threading.current_thread().name)
+        return bad
+
+    now = datetime.now(timezone.utc)
+    writer = AccessLogWriter(engine, tmp_path / "spool", batch_size=3, retry_seconds=60, linger_seconds=60, inline=True)
+    callers.clear()  # the constructor asked for the engine's URL
+    try:
+        for n in range(9):
+            writer.submit(
+                {
+                    "event_id": f"{n:032x}",
+                    "occurred_at": now,
+                    "expires_at": now,
+                    "retention": "access_log",
+                    "purposes": "",
+                }
+            )
+        assert writer.flush(timeout=30)
+        callers_by_request = [c for c in callers if c == threading.current_thread().name]
+        assert len(callers_by_request) == 1  # the first full batch, which failed and was spooled
+        assert writer.stats["spooled"] == 9
+        assert writer.stats["written"] == 0
+        assert sorted(_spooled_event_ids(tmp_path / "spool")) == [f"{n:032x}" for n in range(9)]
+    finally:
+        writer.close(timeout=10)
+        bad.dispose()
+
+
+def test_by_default_a_full_batch_is_written_by_the_thread_not_the_request(
+    make_app: Callable[..., Flask], database_urls: tuple[URL, URL]
+) -> None:
+    """Without PRIVACY_WRITER_INLINE a request never waits for a commit: the full
+    batch wakes the thread, which writes it well before its minute of linger."""
+    app = _site(make_app, database_urls, PRIVACY_WRITER_BATCH_SIZE=5)
+    with app.app_context():
+        writer = app.extensions["privacy"]._state().writer
+    writer.linger_seconds = 60.0
+    writers: list[str] = []
+    deliver = writer._deliver
+
+    def spy(batch: list[dict[str, Any]], *, replay: bool = True) -> None:
+        writers.append(threading.current_thread().name)
+        deliver(batch, replay=replay)
+
+    writer._deliver = spy  # type: ignore[method-assign]
+    _search(app, 5)
+    rows = _wait_for_replay(app, 5, timeout=20)
+    _assert_exactly_once(rows, 5)
+    assert writers == ["privacy-writer"]

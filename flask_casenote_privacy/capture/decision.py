@@ -210,6 +210,7 @@ class Decider:
             tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...]],
         ]
         self._by_granted = {}
+        self._granted_by_grants: dict[tuple[tuple[Grant, ...], bool], frozenset[str]] = {}
 
     def _load(self, policy: Policy, retention: str) -> None:
         period = policy.retention_class(retention).period
@@ -217,6 +218,7 @@ class Decider:
         with self._lock:
             self._period, self._tz = period, tz
             self._by_granted = {}
+            self._granted_by_grants = {}
             self._key = (policy, retention, self.services.field_items)
 
     def _derived(
@@ -232,6 +234,19 @@ class Decider:
                 self._by_granted.clear()
             self._by_granted[(granted, stopped)] = derived
         return derived
+
+    def _in_force(self, policy: Policy, grants: list[Grant], gpc: bool) -> frozenset[str]:
+        """``in_force``, remembered per policy for each set of grants (a consent cookie
+        repeats them on every request; checking them hashes each purpose's items)."""
+        key = (tuple(grants), gpc)
+        found = self._granted_by_grants.get(key)
+        if found is None:
+            found = in_force(policy, grants, gpc)
+            with self._lock:
+                if len(self._granted_by_grants) >= self._MAX_CACHED:
+                    self._granted_by_grants.clear()
+                self._granted_by_grants[key] = found
+        return found
 
     def decide(self, cookie_value: str | None = None) -> RequestPrivacy:
         services = state = self.services
@@ -269,7 +284,13 @@ class Decider:
         at: datetime | None = ctx_g.get("_privacy_at")
         if at is None:
             at = services.now()
-        granted = in_force(policy, grants, gpc, state.consent_lapses(), at) if grants else _NONE_GRANTED
+        lapses = state.consent_lapses()
+        if not grants:
+            granted = _NONE_GRANTED
+        elif lapses:  # a policy change voids some grants from its effective date: depends on `at`
+            granted = in_force(policy, grants, gpc, lapses, at)
+        else:
+            granted = self._in_force(policy, grants, gpc)
         derived = self._by_granted.get((granted, stopped))
         if derived is None:
             derived = self._derived(policy, granted, stopped)

@@ -28,8 +28,9 @@ import structlog
 from flask import Flask, Request, Response, g, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..config import access_events
 from ..consent import Grant, ledger_grants, record_consent
-from ..redact import describe_exception, redact_text
+from ..redact import PRE_REDACTED, describe_exception, redact_text
 from ..services import Services
 from .decision import SIGNED_IN_KEY, Decider, RequestPrivacy, cookie_grants, member_marker, signing_in
 from .writer import AccessLogWriter
@@ -38,6 +39,17 @@ __all__ = ["Capture", "client_ip", "parse_device"]
 
 # The extension's own routes whose path holds a secret: stored as the rule.
 SECRET_ENDPOINTS = frozenset({"privacy.withdraw_confirm"})
+# Methods kept as they are; any other (a client may send any token) is redacted.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+# The event's fields that capture computes itself (retention, ids, the normalised IP,
+# numbers) or has redacted already (path, User-Agent, cookies, an unknown method):
+# the logging processor need not visit them again. Not among them: the subject (the
+# host's id, which may be an address) and the device families (ua-parser copies
+# words of the User-Agent into them).
+PRE_REDACTED_FIELDS = frozenset(
+    {"retention", "retention_until", "event_id", "ip", "method", "path", "status", "duration_ms"}
+    | {"user_agent", "cookies"}
+)
 
 access_logger = structlog.get_logger("flask_casenote_privacy.access")
 log = logging.getLogger("flask_casenote_privacy.capture")
@@ -131,7 +143,9 @@ class Capture:
         self.cookie_names = tuple(config["PRIVACY_CAPTURE_COOKIES"])
         self.secret_endpoints = SECRET_ENDPOINTS | frozenset(config["PRIVACY_CAPTURE_SECRET_ENDPOINTS"])
         self.trusted_proxies = services.settings.trusted_proxies
-        self.log_access = bool(config["PRIVACY_LOG_ACCESS"])
+        events = access_events(config)
+        self.log_access = events != "database"
+        self.store_access = events != "log"
         self.session_cookie = config["SESSION_COOKIE_NAME"]
 
     def after_fork_in_child(self) -> None:
@@ -226,49 +240,57 @@ class Capture:
         allowed = state.allowed_items
         purposes = state.purposes_sorted()
         at: datetime | None = g._get_current_object().get("_privacy_at")
-        row: dict[str, Any] = {
-            "event_id": self._event_ids.next(),
-            "occurred_at": at if at is not None else self.services.now(),
-            "retention": state.retention,
-            "expires_at": state.retention_until,
-            "subject": state.subject,
-            "purposes": ",".join(purposes),
-        }
-        # What is logged: the row but for _NOT_LOGGED, after the retention tags.
-        until = state.retention_until
-        fields: dict[str, Any] = {
-            "retention": state.retention,
-            "retention_until": until.isoformat() if until else None,
-            "purposes": list(purposes),
-            "event_id": row["event_id"],
-            "subject": state.subject,
-        }
+        # The fields capture computes itself or redacts here (PRE_REDACTED_FIELDS),
+        # built once for the stored row and the logged event alike. Free text from the
+        # client (path, User-Agent, cookie values, an unknown method) is redacted once:
+        # neither the database nor a host chain without the privacy processors ever
+        # holds an email or a card number.
+        shared: dict[str, Any] = {"retention": state.retention, "event_id": self._event_ids.next()}
         if "ip_address" in allowed:
             forwarded = environ.get("HTTP_X_FORWARDED_FOR") if self.trusted_proxies > 0 else None
-            row["ip"] = fields["ip"] = client_ip(environ.get("REMOTE_ADDR"), forwarded, self.trusted_proxies)
-        # Free text from the client (path, User-Agent, cookie values) is redacted once,
-        # for the stored row and the event alike: neither the database nor a host chain
-        # without the privacy processors ever holds an email or a card number.
+            shared["ip"] = client_ip(environ.get("REMOTE_ADDR"), forwarded, self.trusted_proxies)
         if "usage_record" in allowed:
-            row["method"] = fields["method"] = req.method[:16]
-            row["path"] = fields["path"] = redact_text(self.path(req)[:2048])
-            row["status"] = fields["status"] = status
-            row["duration_ms"] = fields["duration_ms"] = round(duration_ms, 3)
+            method = req.method[:16]
+            shared["method"] = method if method in KNOWN_METHODS else redact_text(method)
+            shared["path"] = redact_text(self.path(req)[:2048])
+            shared["status"] = status
+            shared["duration_ms"] = round(duration_ms, 3)
+        device: dict[str, Any] = {}
         if "device_info" in allowed:
             agent = environ.get("HTTP_USER_AGENT", "")
-            row["user_agent"] = fields["user_agent"] = redact_text(agent[:512]) if agent else None
-            if agent:
-                device, os_family, browser = _device(agent[:512])
-                row["device_family"] = fields["device_family"] = device
-                row["os_family"] = fields["os_family"] = os_family
-                row["browser_family"] = fields["browser_family"] = browser
+            shared["user_agent"] = redact_text(agent[:512]) if agent else None
+            if agent:  # not pre-redacted: ua-parser copies words of the User-Agent into these
+                device["device_family"], device["os_family"], device["browser_family"] = _device(agent[:512])
         if "cookie" in allowed and self.cookie_names:
             cookies = req.cookies
             found = {n: cookies[n][:256] for n in self.cookie_names if n in cookies}
-            row["cookies"] = fields["cookies"] = redact_text(json.dumps(found, sort_keys=True)) if found else None
+            shared["cookies"] = redact_text(json.dumps(found, sort_keys=True)) if found else None
         if self.log_access:
-            access_logger.info("http.access", **fields)
-        self.writer.submit(row)
+            until = state.retention_until
+            until_text = until.isoformat() if until else None
+            token = PRE_REDACTED.set({**shared, "retention_until": until_text})
+            try:
+                access_logger.info(
+                    "http.access",
+                    retention_until=until_text,
+                    purposes=list(purposes),
+                    subject=state.subject,
+                    **shared,
+                    **device,
+                )
+            finally:
+                PRE_REDACTED.reset(token)
+        if self.store_access:
+            self.writer.submit(
+                {
+                    "occurred_at": at if at is not None else self.services.now(),
+                    "expires_at": state.retention_until,
+                    "subject": state.subject,
+                    "purposes": ",".join(purposes),
+                    **shared,
+                    **device,
+                }
+            )
 
     def path(self, req: Request | None = None) -> str:
         """The path without its query string, but for allow-listed parameters; for a

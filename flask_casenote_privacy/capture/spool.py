@@ -36,6 +36,7 @@ __all__ = [
     "still_named",
     "to_json",
     "unbound_files",
+    "warn_unbound",
 ]
 
 log = logging.getLogger("flask_casenote_privacy.writer")
@@ -117,3 +118,18 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def warn_unbound(directory: Path, database: URL, tag: str) -> None:
+    """Files of an older version name no database: say so rather than guess."""
+    unbound = unbound_files(directory)
+    if unbound:
+        log.warning(
+            "privacy spool %s holds %d file(s) of an older version that name no database; they are "
+            "not replayed. If they belong to %s, rename each access-<pid>-<n>.jsonl to "
+            "access-%s-<pid>-<n>.jsonl",
+            directory,
+            len(unbound),
+            database.render_as_string(hide_password=True),
+            tag,
+        )

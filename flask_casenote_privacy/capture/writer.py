@@ -1,7 +1,11 @@
 """The buffered, lossless writer of access events.
 
 Requests hand events to a bounded queue; a background thread writes them in
-batches. A full queue blocks the request (backpressure) instead of dropping.
+batches, after ``linger_seconds`` or as soon as a batch is full, waits for
+flushes and replays the spool. With ``inline``, while the database answers, the
+request that fills a batch writes it itself (no thread switch, but that request
+waits for the commit). A full queue blocks the request (backpressure) instead of
+dropping.
 If the database is unreachable, batches go to an append-only spool file and
 are replayed, idempotently by ``event_id``, once it answers again. A database
 that answers without the access-log table (never upgraded) is an error said
@@ -22,13 +26,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..storage.tables import access_log
 from . import spool
-from .bulk_insert import BulkInserter, Row
+from .bulk_insert import BulkInserter, Row, not_stored
 
 __all__ = ["AccessLogWriter"]
 
@@ -61,7 +65,8 @@ class AccessLogWriter:
         synchronous: bool = False,
         retry_seconds: float = 5.0,
         idle_seconds: float = 2.0,
-        linger_seconds: float = 0.05,
+        linger_seconds: float = 0.25,
+        inline: bool = False,
         database: URL | None = None,
     ) -> None:
         self._engine = engine
@@ -77,7 +82,9 @@ class AccessLogWriter:
         self.idle_seconds = idle_seconds
         # After the first row of a batch, wait this long for more (unless a flush
         # waits or a batch is full), so that one transaction carries many rows.
+        # A full batch wakes the thread (or, inline, is written by its request) sooner.
         self.linger_seconds = linger_seconds
+        self.inline = inline
         self._inserter = BulkInserter()
         self._reset()
         self._warn_unbound()
@@ -133,10 +140,37 @@ class AccessLogWriter:
                 if self._thread is None or not self._thread.is_alive():
                     self._start_thread()
             queue.append(row)
+            batch = self._take_full_batch()
             # The writer waits for a first row, or lingers until a batch is full.
-            wake = len(queue) == 1 or self._submitted - self._finished >= self._wake_at
+            wake = len(queue) == 1 or (batch is None and self._submitted - self._finished >= self._wake_at)
         if wake and not self._wake.is_set():
             self._wake.set()
+        if batch is not None:
+            self._write_taken(batch, replay=False)
+
+    def _take_full_batch(self) -> list[Row] | None:
+        """A full batch for the submitting request to write itself, while the database
+        is believed up (the caller holds ``_lock``). After a failure, and until the
+        tables exist, the thread alone writes: a request never waits on an outage twice."""
+        queue = self._queue
+        if not self.inline or len(queue) < self.batch_size or self._schema_missing:
+            return None
+        if time.monotonic() < self._down_until:
+            return None
+        return [queue.popleft() for _ in range(self.batch_size)]
+
+    def _write_taken(self, batch: list[Row], *, replay: bool = True) -> None:
+        """Deliver rows taken from the queue and count them finished; never raises."""
+        try:
+            self._deliver(batch, replay=replay)
+        except Exception:
+            log.exception("privacy writer failed to deliver %d access events", len(batch))
+        finally:
+            with self._done:
+                self._finished += len(batch)
+                if self._full_waiters:
+                    self._not_full.notify_all()
+                self._done.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every row submitted so far is in the database or the spool."""
@@ -208,14 +242,8 @@ class AccessLogWriter:
                 batch = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
                 if self._full_waiters:
                     self._not_full.notify_all()
-            try:
-                self._deliver(batch)
-            except Exception:
-                log.exception("privacy writer failed to deliver %d access events", len(batch))
-            finally:
-                with self._done:
-                    self._finished += len(batch)
-                    self._done.notify_all()
+            if batch:
+                self._write_taken(batch)
 
     def _linger(self) -> None:
         """Give a batch time to fill, unless a flush is waiting or a batch is already full."""
@@ -229,13 +257,14 @@ class AccessLogWriter:
             return
         self._wake.wait(self.linger_seconds)
 
-    def _deliver(self, batch: list[Row]) -> None:
+    def _deliver(self, batch: list[Row], *, replay: bool = True) -> None:
         if time.monotonic() >= self._down_until:
             try:
                 self._insert(batch)
                 self._written_again()
-                self.stats["written"] += len(batch)
-                if self._spool_pending():
+                with self._lock:  # requests and the thread both deliver
+                    self.stats["written"] += len(batch)
+                if replay and self._spool_pending():
                     self._try_replay()
                 return
             except SQLAlchemyError as exc:
@@ -286,7 +315,7 @@ class AccessLogWriter:
 
     def _insert_in(self, conn: Connection, rows: list[Row], idempotent: bool) -> None:
         if idempotent:
-            rows = _not_stored(conn, rows)
+            rows = not_stored(conn, rows)
         if rows:
             try:
                 with conn.begin_nested():
@@ -295,7 +324,7 @@ class AccessLogWriter:
                 if idempotent:
                     raise
                 # A batch committed before a connection error was reported: write what is missing.
-                missing = _not_stored(conn, rows)
+                missing = not_stored(conn, rows)
                 if missing:
                     self._inserter.insert(conn, missing)
 
@@ -319,18 +348,7 @@ class AccessLogWriter:
         return self.spool_dir.is_dir() and any(spool.bound_files(self.spool_dir, self.spool_tag))
 
     def _warn_unbound(self) -> None:
-        """Files of an older version name no database: say so rather than guess."""
-        unbound = spool.unbound_files(self.spool_dir)
-        if unbound:
-            log.warning(
-                "privacy spool %s holds %d file(s) of an older version that name no database; they are "
-                "not replayed. If they belong to %s, rename each access-<pid>-<n>.jsonl to "
-                "access-%s-<pid>-<n>.jsonl",
-                self.spool_dir,
-                len(unbound),
-                self.database.render_as_string(hide_password=True),
-                self.spool_tag,
-            )
+        spool.warn_unbound(self.spool_dir, self.database, self.spool_tag)
 
     def replay_spool(self) -> int:
         """Replay this database's spool files now, unless another thread of this process
@@ -380,10 +398,3 @@ class AccessLogWriter:
             claimed.unlink()
             self.stats["replayed"] += len(rows)
             log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
-
-
-def _not_stored(conn: Connection, rows: list[Row]) -> list[Row]:
-    """The rows whose ``event_id`` is not in the access log yet."""
-    ids = [r["event_id"] for r in rows]
-    stored = set(conn.execute(select(access_log.c.event_id).where(access_log.c.event_id.in_(ids))).scalars())
-    return [r for r in rows if r["event_id"] not in stored]

@@ -1,0 +1,58 @@
+"""The benchmark scripts still run: each with tiny sizes, so they cannot rot.
+
+These are not timed: the figures (docs/benchmarks.md) come from full runs. A
+run must finish, print its tables, and account for every row it made; a missed
+speed target does not fail them (``--no-check``), a missing row does.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, timeout: float = 240) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def test_request_overhead_runs_every_variant_and_stores_every_row() -> None:
+    out = _run(
+        "benchmarks/request_overhead.py",
+        *("--requests", "300", "--rounds", "1", "--memory-requests", "600", "--no-check"),
+    )
+    for variant in ("bare", "floor", "capture", "floor+consent", "capture+consent", "naive"):
+        assert f"| {variant} |" in out
+    assert "| capture, database only |" in out
+    assert "| capture, log only |" in out
+    assert "| capture rows written / requests | 1.00 | = 1 | PASS |" in out
+    assert "| floor rows written / requests | 1.00 | = 1 | PASS |" in out
+    assert "| rows written / 600 memory requests | 1.00 | = 1 | PASS |" in out
+
+
+def test_server_benchmark_serves_both_apps_and_finds_every_row() -> None:
+    pytest.importorskip("gunicorn")
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    out = _run("benchmarks/server.py", "--quick", "--no-check", timeout=300)
+    assert "| plain | bare |" in out
+    assert "| plain | capture |" in out
+    rows = next(line for line in out.splitlines() if "capture rows stored" in line)
+    assert rows.endswith("| PASS |"), out
+    assert "| spool files left | 0 | = 0 | PASS |" in out
+
+
+def test_purge_benchmark_runs_small() -> None:
+    out = _run("benchmarks/purge.py", "--rows", "2000", "--no-check")
+    assert "| expired rows left after the purge | 0 | = 0 | PASS |" in out
