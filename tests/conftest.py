@@ -195,6 +195,8 @@ def _record_backend_outcome(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller sees every worker's reports and decides
     problems = [f"the {leak}" for leak in _leaks]
     for backend in sorted(REQUIRED):
         if _outcomes[(backend, "skipped")]:

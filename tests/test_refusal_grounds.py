@@ -221,3 +221,11 @@ def test_a_correction_is_refused_only_where_another_law_sets_its_procedure(site:
     site.privacy.services.mailer.flush()
     [mail] = outbox.messages
     assert "제36조 제2항" in mail["body"] and reason in mail["body"]
+
+
+def test_the_policy_page_says_when_a_correction_may_be_refused(site: Site) -> None:
+    client = site.app.test_client()
+    ko = client.get("/privacy/policy").get_data(as_text=True)
+    assert 'id="correction-grounds"' in ko and "개인정보 보호법 제36조 제2항" in ko
+    en = client.get("/privacy/policy?lang=en").get_data(as_text=True)
+    assert "except where another law sets a special procedure for correcting the information (PIPA Art. 36(2))." in en

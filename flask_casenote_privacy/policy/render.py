@@ -136,7 +136,12 @@ def policy_context(policy: Policy, lang: str, measures: tuple[Measure, ...] = ()
         # Section 6 lists each right's own grounds (PIPA §37②; §35④; §36① proviso).
         **{
             key: [{"id": g.id, "text": t(g.text), "statute": t(g.statute)} for g in policy.grounds_for(kind)]
-            for key, kind in (("refusal_grounds", "stop"), ("access_grounds", "access"), ("deletion_grounds", "delete"))
+            for key, kind in (
+                ("refusal_grounds", "stop"),
+                ("access_grounds", "access"),
+                ("deletion_grounds", "delete"),
+                ("correction_grounds", "correct"),
+            )
         },
         "officer": {
             "name": officer.name if lang == "ko" or not officer.name_en else f"{officer.name_en} ({officer.name})",
