@@ -102,6 +102,18 @@ def check_source_period(policy: Policy, name: str, source: DataSource) -> None:
             f"its items fall under several retention classes with a period ({described}); "
             "register one source per class, so each row has one period",
         )
+    cls = classes[0]
+    others = sorted(set(source.items) - set(cls.items))
+    if others and getattr(source, "retention", None) != cls.id:
+        # The purge destroys whole rows: a row that also holds items kept on other terms
+        # (e.g. name and email, kept until the member leaves) must not go with them.
+        raise ConfigurationError(
+            f"data source {name!r}",
+            f"its rows hold items kept for retention class {described} and items kept on other terms "
+            f"({', '.join(others)}); the purge destroys a row once {cls.id!r}'s period has passed, which "
+            f"would destroy those too: register the {cls.id!r} items as a source of their own (their own "
+            f"table), or register this one with retention={cls.id!r} if each row is a {cls.id!r} record",
+        )
     if isinstance(source, ModelSource):
         if source.occurred_at is None:
             raise ConfigurationError(

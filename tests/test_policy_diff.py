@@ -128,3 +128,22 @@ def test_a_stored_document_reads_back_into_the_same_policy() -> None:
     policy = load_policy("casenote")
     stored = json.loads(json.dumps(policy.to_dict(), sort_keys=True, ensure_ascii=False))
     assert policy_from_document(stored).digest == policy.digest
+
+
+def test_a_version_recorded_before_the_mandatory_sections_still_reads_back() -> None:
+    """A version stored by an earlier release (no rights, department, safety, effective
+    date, refusal consequences or per-kind grounds) is still shown in the history."""
+    from flask_casenote_privacy.policy.render import policy_context
+
+    stored = json.loads(json.dumps(load_policy("casenote").to_dict(), ensure_ascii=False))
+    for key in ("effective_date", "rights", "department", "safety", "remedies", "children"):
+        stored.pop(key, None)
+    for purpose in stored["purposes"]:
+        purpose.pop("refusal_consequence", None)
+    for ground in stored["refusal_grounds"]:
+        ground.pop("kinds", None)
+        ground.pop("clause", None)
+    old = policy_from_document(stored)
+    assert old.rights is None and old.department is None
+    context = policy_context(old, "ko", ())
+    assert context  # the page's variables can be built for it

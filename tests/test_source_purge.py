@@ -160,6 +160,27 @@ def test_a_source_with_usage_records_and_no_occurred_at_is_refused_naming_what_i
     privacy.register_model(HostSearch, subject="user_id", items={"name": "query"}, name="names")
 
 
+def test_a_row_holding_period_items_and_membership_items_is_refused_so_the_purge_never_takes_the_member(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """The purge destroys whole rows: a members table that also keeps the last IP
+    address (an access-log item, 3 months) must not lose its members after 3 months."""
+    app = make_app()
+    privacy = app.extensions["privacy"]
+    engine = create_engine(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    with pytest.raises(ConfigurationError) as refused:
+        privacy.register_model(
+            HostSearch,
+            subject="user_id",
+            items={"name": "user_id", "usage_record": "query"},
+            occurred_at="searched_at",
+            session_factory=sessionmaker(engine),
+        )
+    message = refused.value.message
+    assert "items kept on other terms (name)" in message and "a source of their own" in message
+    assert "host_searches" not in privacy.services.sources
+
+
 class Newsletter:
     """A source that is no model: it destroys its own records past a period."""
 

@@ -39,7 +39,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "method": ("파기 방법", "Method"),
     "executor": ("파기 처리자", "Run by"),
     "approved_by": ("파기 승인자", "Approved by"),
-    "provisions": ("제3자 제공 현황 (수령자별)", "Provisions by recipient"),
+    "provisions": ("제3자 제공·처리위탁 현황 (수령자별)", "Provisions and entrustments by recipient"),
     "recipient": ("제공받는 자", "Recipient"),
     "subjects": ("정보주체 수", "Data subjects"),
     "provided_items": ("제공 항목", "Items provided"),

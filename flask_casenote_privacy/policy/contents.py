@@ -147,7 +147,13 @@ def extension_measures(settings: Any) -> tuple[Measure, ...]:
 class ContentsReader(ProblemCollector):
     """Reads the sections of this module; mixed into the policy loader."""
 
+    #: A version stored before a section became mandatory is still read (to show the
+    #: policy history, PIPA §30②): what it lacks is simply not shown.
+    stored = False
+
     def mandatory(self, data: dict[str, Any]) -> None:
+        if self.stored:
+            return
         for key, why in MANDATORY_SECTIONS.items():
             if key not in data:
                 self.problem(key, f"missing: a privacy policy must state {why}")
@@ -224,7 +230,7 @@ class ContentsReader(ProblemCollector):
     def refusal_consequence(self, where: str, e: dict[str, Any], basis: Any) -> Text | None:
         raw = e.get("refusal_consequence")
         if raw is None:
-            if basis == "consent":
+            if basis == "consent" and not self.stored:
                 self.problem(
                     where,
                     "missing required key 'refusal_consequence': an optional purpose must say what "

@@ -51,6 +51,7 @@ def policy_from_document(document: Mapping[str, Any], source: str = "<stored ver
     """The :class:`Policy` of a stored JSON document; :class:`PolicyError` if this
     release cannot read it."""
     reader = _Reader(_file_shape(document))
+    reader.stored = True  # recorded under an earlier release: mandatory sections may be missing
     policy = reader.policy(source)
     if policy is None or reader.problems:
         raise PolicyError(source, reader.problems or ["not a policy document"])
