@@ -69,9 +69,13 @@ def test_member_corrects_name_and_email_at_once_and_the_export_shows_the_new_val
     export = client.get("/privacy/export", headers=MEMBER).get_json()
     assert export["sources"]["users"]["records"] == [{"id": 41, "name": NEW_NAME, "email": NEW_EMAIL}]
 
-    # The result goes to the address now on record, Korean first, without the values.
-    (mail,) = mails(site, smtp, 1)
-    assert mail["to"] == [NEW_EMAIL]
+    # The result goes to the address now on record, Korean first, without the values;
+    # the old address is told too (a hijacked session cannot move the mail unnoticed).
+    sent = mails(site, smtp, 2)
+    assert sorted(m["to"][0] for m in sent) == sorted([NEW_EMAIL, PROBE_EMAIL])
+    (mail,) = [m for m in sent if m["to"] == [NEW_EMAIL]]
+    (old,) = [m for m in sent if m["to"] == [PROBE_EMAIL]]
+    assert old["subject"] == mail["subject"] and NEW_EMAIL not in old["body"]
     assert "정정" in mail["subject"] and "correction" in mail["subject"]
     body = mail["body"]
     assert body.index("정정했습니다") < body.index("corrected")
@@ -152,8 +156,9 @@ def test_a_written_correction_is_due_in_ten_days_and_carried_out_when_the_office
         ["email"],
     )
     assert user(site) == ("김민지", NEW_EMAIL)
-    (mail,) = mails(site, smtp, 1)
-    assert mail["to"] == [NEW_EMAIL] and "정정" in mail["subject"]
+    sent = mails(site, smtp, 2)  # the new address, and the old one
+    assert sorted(m["to"][0] for m in sent) == sorted([NEW_EMAIL, PROBE_EMAIL])
+    assert all("정정" in m["subject"] for m in sent)
     assert NEW_EMAIL not in main_database_text(site)
 
 

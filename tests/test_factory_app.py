@@ -100,6 +100,7 @@ def build(
         app = create_app(
             {
                 "TESTING": True,
+                "SECRET_KEY": "factory-app-test-secret-key",
                 "SQLALCHEMY_DATABASE_URI": main.render_as_string(hide_password=False),
                 "PRIVACY_DATABASE_URI": main.render_as_string(hide_password=False),  # shared, as in production
                 "PRIVACY_ARCHIVE_DATABASE_URI": archive.render_as_string(hide_password=False),

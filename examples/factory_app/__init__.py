@@ -2,6 +2,7 @@
 Flask apps are (an app factory, blueprints, Flask-Login, Flask-Migrate, Flask-WTF,
 its own standard-library logging) with flask-casenote-privacy wired in.
 
+    export SECRET_KEY=...                                  # no default: the app refuses to start without it
     flask --app examples/factory_app db upgrade           # the app's own tables
     flask --app examples/factory_app privacy db upgrade   # the privacy tables, same database
     flask --app examples/factory_app run
@@ -32,7 +33,7 @@ def create_app(config=None):
     # DATABASE_URL=postgresql+psycopg://... or mysql+pymysql://... in production.
     database = os.environ.get("DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "marunotes.sqlite"))
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-not-a-secret"),  # signs sessions, forms, consent, links
+        SECRET_KEY=os.environ.get("SECRET_KEY"),  # signs sessions, forms, consent, links; no default
         PRIVACY_HASH_KEY=os.environ.get("PRIVACY_HASH_KEY"),  # None: derived from SECRET_KEY
         SQLALCHEMY_DATABASE_URI=database,
         PRIVACY_DATABASE_URI=database,

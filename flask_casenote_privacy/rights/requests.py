@@ -219,9 +219,16 @@ def _execute_items(
 ) -> dict[str, Any]:
     """A correction, or a deletion of named items (PIPA §36): checked in full first,
     so that a bad value changes nothing; the result names the items, not values."""
+    changes_email = req["kind"] == "correct" and "email" in (req["items"] or "").split(",")
+    previous = services.subject_email(req["subject"]) if changes_email else None
     result = {"found": _record_found(services, req), **carry_out_items(services, req, values, by_hand)}
     _finish(services, req["id"], "completed", result, decided_by)
     notify(services, req["id"], "items_completed")
+    if previous and previous != services.subject_email(req["subject"]):
+        # The address on record changed: the old one is told too, so that a session in
+        # the wrong hands cannot move the account's mail away unnoticed.
+        enqueue(services, "items_completed", recipient=previous, request_id=req["id"])
+        wake(services)
     return get_request(services, req["id"])
 
 
