@@ -123,8 +123,9 @@ def test_the_member_objects_to_a_refusal_on_its_page_and_the_upheld_objection_ca
     subjects = [m["subject"] for m in outbox.wait(4)]
     assert len(subjects) == 4 and all(m["to"] == [PROBE_EMAIL] for m in outbox.messages)
     assert "거절" in subjects[0] and "이의제기 접수" in subjects[1]
-    assert "이의제기 처리 결과" in subjects[2] and "처리정지 처리 완료" in subjects[3]
-    assert "이의를 받아들여" in outbox.messages[2]["body"] and "이의가 타당합니다." in outbox.messages[2]["body"]
+    # The decision is mailed last, once the request has been carried out.
+    assert "처리정지 처리 완료" in subjects[2] and "이의제기 처리 결과" in subjects[3]
+    assert "이의를 받아들여" in outbox.messages[3]["body"] and "이의가 타당합니다." in outbox.messages[3]["body"]
 
 
 def test_a_written_objection_dismissed_from_the_shell_is_recorded_with_its_reason(site: Site, smtp: Any) -> None:
@@ -181,7 +182,7 @@ def test_an_upheld_objection_to_a_limited_access_answer_releases_the_withheld_pa
     assert decided["objections"][0]["objected_to"]["withheld"] == ["source:payments"]
     assert member.get("/privacy/export", headers=MEMBER).get_json()["sources"]["payments"]["records"]
     subjects = [m["subject"] for m in outbox.wait(4)]
-    assert "열람 제한" in subjects[0] and "처리 완료" in subjects[3]
+    assert "열람 제한" in subjects[0] and "처리 완료" in subjects[2] and "이의제기 처리 결과" in subjects[3]
 
 
 # -- identity and agents ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
@@ -142,22 +143,21 @@ def requests_register(
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
 
-@requests_group.command("complete")
-@click.argument("request_id")
-@click.option("--officer", default=None)
-@click.option(
-    "--value",
-    "values",
-    multiple=True,
-    metavar="ITEM=VALUE",
-    help="A correction's new value (repeatable); ITEM=- reads it from a line of stdin, out of the shell history.",
-)
-@click.option(
-    "--by-hand", is_flag=True, help="A correction the officer made themselves (a source that cannot correct)."
-)
-@in_app
-def requests_complete(request_id: str, officer: str | None, values: tuple[str, ...], by_hand: bool) -> None:
-    """Carry out a request (erase for stop/delete; correct; tell the member an access request is ready)."""
+def _value_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--value ITEM=VALUE`` (repeatable) and ``--by-hand``: a correction's new values."""
+    command = click.option(
+        "--by-hand", is_flag=True, help="A correction the officer made themselves (a source that cannot correct)."
+    )(command)
+    return click.option(
+        "--value",
+        "values",
+        multiple=True,
+        metavar="ITEM=VALUE",
+        help="A correction's new value (repeatable); ITEM=- reads it from a line of stdin, out of the shell history.",
+    )(command)
+
+
+def _parse_values(values: tuple[str, ...]) -> dict[str, str] | None:
     new: dict[str, str] = {}
     problems = []
     for given in values:
@@ -168,7 +168,18 @@ def requests_complete(request_id: str, officer: str | None, values: tuple[str, .
         new[item] = sys.stdin.readline().rstrip("\r\n") if value == "-" else value
     if problems:
         raise click.UsageError("; ".join(problems))
-    req = desk.complete(app_services(), request_id, _operator(officer), values=new or None, by_hand=by_hand)
+    return new or None
+
+
+@requests_group.command("complete")
+@click.argument("request_id")
+@click.option("--officer", default=None)
+@_value_options
+@in_app
+def requests_complete(request_id: str, officer: str | None, values: tuple[str, ...], by_hand: bool) -> None:
+    """Carry out a request (erase for stop/delete; correct; tell the member an access request is ready)."""
+    new = _parse_values(values)
+    req = desk.complete(app_services(), request_id, _operator(officer), values=new, by_hand=by_hand)
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
 
@@ -219,10 +230,18 @@ def requests_object(request_id: str, statement: str, channel: str, officer: str 
 @click.option("--decision", required=True, type=click.Choice(DECISIONS))
 @click.option("--reason", required=True, help="The reason the member receives.")
 @click.option("--officer", default=None)
+@_value_options
 @in_app
-def requests_decide_objection(request_id: str, decision: str, reason: str, officer: str | None) -> None:
-    """Decide the open objection: upheld carries the request out now; dismissed keeps the decision."""
-    req = desk.decide_objection(app_services(), request_id, _operator(officer), decision=decision, reason=reason)
+def requests_decide_objection(
+    request_id: str, decision: str, reason: str, officer: str | None, values: tuple[str, ...], by_hand: bool
+) -> None:
+    """Decide the open objection: upheld carries the request out now (a refused correction
+    with its --value ITEM=VALUE or --by-hand); dismissed keeps the decision. Run again
+    on an upheld objection whose request is still open, it carries the request out."""
+    new = _parse_values(values)
+    req = desk.decide_objection(
+        app_services(), request_id, _operator(officer), decision=decision, reason=reason, values=new, by_hand=by_hand
+    )
     echo_result(json.dumps(req, ensure_ascii=False, indent=2))
 
 

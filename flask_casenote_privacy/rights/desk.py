@@ -152,9 +152,25 @@ def object_to(
 
 
 def decide_objection(
-    services: Services, request_id: str, operator: Operator, *, decision: Any, reason: Any
+    services: Services,
+    request_id: str,
+    operator: Operator,
+    *,
+    decision: Any,
+    reason: Any,
+    values: dict[str, Any] | None = None,
+    by_hand: bool = False,
 ) -> dict[str, Any]:
-    req = objections.decide_objection(services, request_id, decision=decision, reason=reason, officer=operator.name)
+    """Upholding an objection to a refused correction takes its ``values`` (or ``by_hand``)."""
+    req = objections.decide_objection(
+        services,
+        request_id,
+        decision=decision,
+        reason=reason,
+        officer=operator.name,
+        values=values,
+        by_hand=by_hand,
+    )
     _audit(services, operator, f"decide objection to request {request_id}", req["subject"])
     return req
 

@@ -14,11 +14,14 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidRequest, NotFound
 from ..storage.tables import objections as objections_table
 from ..storage.tables import requests as requests_table
+from .correction import correction_problems, value_problems
 from .outbox import enqueue, wake
+from .partial import item_problems
 from .records import get_request, load_request
 from .requests import CHANNELS, complete_request
 
@@ -96,84 +99,143 @@ def object_to_request(
         raise InvalidRequest("; ".join(problems))
     assert isinstance(statement, str)
     assert isinstance(channel, str)
-    with services.databases.main.begin() as conn:
-        conn.execute(
-            insert(objections_table).values(
-                id=uuid.uuid4().hex,
-                request_id=request_id,
-                received_at=services.now(),
-                channel=channel,
-                statement=statement.strip(),
-                objected_to=json.dumps(objected, ensure_ascii=False),
-                registered_by=registered_by[:191] if registered_by else None,
-                status="open",
+    try:
+        with services.databases.main.begin() as conn:
+            conn.execute(
+                insert(objections_table).values(
+                    id=uuid.uuid4().hex,
+                    request_id=request_id,
+                    received_at=services.now(),
+                    channel=channel,
+                    statement=statement.strip(),
+                    objected_to=json.dumps(objected, ensure_ascii=False),
+                    registered_by=registered_by[:191] if registered_by else None,
+                    status="open",
+                    open_key=request_id,  # unique: a second open objection fails here
+                )
             )
-        )
+    except IntegrityError:  # another one was registered since the check above
+        raise InvalidRequest(f"request {request_id}: an objection is already open") from None
     _tell(services, req, "objection_registered")
     return get_request(services, request_id)
 
 
 def decide_objection(
-    services: Services, request_id: str, *, decision: Any, reason: Any, officer: str | None = None
+    services: Services,
+    request_id: str,
+    *,
+    decision: Any,
+    reason: Any,
+    officer: str | None = None,
+    values: Any = None,
+    by_hand: bool = False,
 ) -> dict[str, Any]:
     """Decide the request's open objection: ``upheld`` carries the request out now
     (releases a limited access answer in full), ``dismissed`` leaves it as decided.
-    The reason is recorded and sent to the member."""
+    The reason is recorded and sent to the member. Upholding an objection to a
+    refused correction takes its new ``values`` (or ``by_hand``), as completing does.
+
+    Everything is checked before anything is written; the decision and the reopening
+    of the request commit together, then the request is carried out. Run again on an
+    upheld objection whose request is still open (a crash, a source that failed), it
+    carries the request out."""
     req = load_request(services, request_id)
     problems = _text_problem("reason", reason, "the reason for the decision, which the member receives")
     if decision not in DECISIONS:
         problems.append(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
     with services.databases.main.connect() as conn:
         open_one = _open_objection(conn, request_id)
-    if open_one is None:
+        last = _last_objection(conn, request_id)
+    rerun = open_one is None and last is not None and last["status"] == "upheld" and req["status"] == "registered"
+    if open_one is None and not rerun:
         problems.append(f"request {request_id} has no objection waiting for a decision")
+    elif rerun and decision != "upheld":
+        problems.append(f"request {request_id}: its objection was upheld; the request can only be carried out")
+    problems += _carry_out_problems(services, req, decision == "upheld", values, by_hand)
     if problems:
         raise InvalidRequest("; ".join(problems))
-    assert open_one is not None
     assert isinstance(reason, str)
-    now = services.now()
-    with services.databases.main.begin() as conn:
-        decided = conn.execute(
-            update(objections_table)
-            .where(objections_table.c.id == open_one["id"], objections_table.c.status == "open")
-            .values(
-                status=decision,
-                decided_at=now,
-                decided_by=officer[:191] if officer else None,
-                decision_reason=reason.strip(),
-            )
-        ).rowcount
-    if not decided:  # another officer decided it in the meantime
-        raise InvalidRequest(f"request {request_id} has no objection waiting for a decision")
+    if open_one is not None:
+        with services.databases.main.begin() as conn:
+            decided = conn.execute(
+                update(objections_table)
+                .where(objections_table.c.id == open_one["id"], objections_table.c.status == "open")
+                .values(
+                    status=decision,
+                    open_key=None,
+                    decided_at=services.now(),
+                    decided_by=officer[:191] if officer else None,
+                    decision_reason=reason.strip(),
+                )
+            ).rowcount
+            if not decided:  # another officer decided it in the meantime: roll back
+                raise InvalidRequest(f"request {request_id} has no objection waiting for a decision")
+            if decision == "upheld":
+                _reopen(services, conn, req)
+    if decision == "upheld" and req["status"] == "completed":  # the limited answer was released
+        _tell(services, req, "access_ready")
+    elif decision == "upheld":
+        complete_request(services, request_id, officer=officer, values=values or None, by_hand=by_hand)
     _tell(services, req, "objection_decided")
-    if decision == "dismissed":
-        return get_request(services, request_id)
-    if req["status"] == "completed":  # a limited access answer: release the withheld parts
+    return get_request(services, request_id)
+
+
+def _last_objection(conn: Connection, request_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            select(objections_table)
+            .where(objections_table.c.request_id == request_id, objections_table.c.status != "open")
+            .order_by(objections_table.c.decided_at.desc())
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def _carry_out_problems(services: Services, req: dict[str, Any], upheld: bool, values: Any, by_hand: bool) -> list[str]:
+    """What would stop an upheld objection's request from being carried out, checked
+    before the decision is written (a correction's new values, or by hand)."""
+    if values is not None and not isinstance(values, dict):
+        return ['values: expected {"<item id>": "<new value>", ...}']
+    given = bool(values) or bool(by_hand)
+    carried_out = upheld and req["status"] in ("refused", "registered")
+    if not carried_out or req["kind"] != "correct":
+        if given:
+            return ["values: only upholding an objection to a refused correction takes new values (or by hand)"]
+        if carried_out and req["kind"] == "delete" and req["scope"] == "items":
+            return item_problems(services, "delete", req["items"].split(","))
+        return []
+    items = req["items"].split(",")
+    if by_hand:
+        return ["values: give the new values, or complete it by hand, not both"] if values else []
+    return correction_problems(services, items) + value_problems(services, req["subject"], items, values or {})
+
+
+def _reopen(services: Services, conn: Connection, req: dict[str, Any]) -> None:
+    """In the decision's transaction: a refused request is registered again (carried
+    out next, as if never refused); a limited access answer is released in full."""
+    if req["status"] == "completed":
         result = json.loads(req["result"]) if req["result"] else {}
         result.pop("withheld", None)
-        with services.databases.main.begin() as conn:
-            conn.execute(
-                update(requests_table)
-                .where(requests_table.c.id == request_id)
-                .values(refusal_ground=None, refusal_reason=None, result=json.dumps(result, ensure_ascii=False))
+        conn.execute(
+            update(requests_table)
+            .where(requests_table.c.id == req["id"])
+            .values(refusal_ground=None, refusal_reason=None, result=json.dumps(result, ensure_ascii=False))
+        )
+    elif req["status"] == "refused":
+        conn.execute(
+            update(requests_table)
+            .where(requests_table.c.id == req["id"], requests_table.c.status == "refused")
+            .values(
+                status="registered",
+                refusal_ground=None,
+                refusal_reason=None,
+                completed_at=None,
+                due_at=services.now(),
+                notify_to=services.subject_email(req["subject"]),
             )
-        _tell(services, req, "access_ready")
-        return get_request(services, request_id)
-    if req["status"] == "refused":  # reopened, then carried out as if never refused
-        with services.databases.main.begin() as conn:
-            conn.execute(
-                update(requests_table)
-                .where(requests_table.c.id == request_id, requests_table.c.status == "refused")
-                .values(
-                    status="registered",
-                    refusal_ground=None,
-                    refusal_reason=None,
-                    completed_at=None,
-                    due_at=now,
-                    notify_to=services.subject_email(req["subject"]),
-                )
-            )
-    return complete_request(services, request_id, officer=officer)
+        )
 
 
 def _tell(services: Services, req: dict[str, Any], kind: str) -> None:

@@ -197,6 +197,9 @@ objections = Table(
     Column("decided_at", UTCDateTime, nullable=True),
     Column("decided_by", String(191), nullable=True),
     Column("decision_reason", Text, nullable=True),
+    # The request id while open, NULL once decided: one open objection per request.
+    Column("open_key", String(32), nullable=True),
+    UniqueConstraint("open_key", name="uq_privacy_objection_open_key"),
 )
 
 # Single-use emailed links: a token's nonce is recorded when it is used.

@@ -134,14 +134,8 @@ def add_officer_routes(
     def officer_complete(request_id: str) -> Any:
         """A correction's new values (PIPA §36): ``{"values": {...}}`` or the form's
         ``value.<item>`` fields; used at once and never stored."""
-        if request.is_json:
-            values, by_hand = request_fields().get("values"), request_fields().get("by_hand") is True
-        else:
-            values = {k.removeprefix("value."): v for k, v in request.form.items() if k.startswith("value.") and v}
-            by_hand = request.form.get("by_hand") == "1"
-        if values is not None and not isinstance(values, dict):
-            raise InvalidRequest('values: expected {"<item id>": "<new value>", ...}')
-        req = desk.complete(services, request_id, operator(), values=values or None, by_hand=by_hand)
+        values, by_hand = _correction_fields()
+        req = desk.complete(services, request_id, operator(), values=values, by_hand=by_hand)
         return decided(req, request_id)
 
     @bp.post("/officer/requests/<request_id>/refuse")
@@ -178,9 +172,17 @@ def add_officer_routes(
     @bp.post("/officer/requests/<request_id>/objection/decision")
     @officer_only
     def officer_decide_objection(request_id: str) -> Any:
+        """Upholding an objection to a refused correction: its new values as for complete."""
         data = request_fields()
+        values, by_hand = _correction_fields()
         req = desk.decide_objection(
-            services, request_id, operator(), decision=data.get("decision"), reason=data.get("reason")
+            services,
+            request_id,
+            operator(),
+            decision=data.get("decision"),
+            reason=data.get("reason"),
+            values=values,
+            by_hand=by_hand,
         )
         return decided(req, request_id)
 
@@ -211,3 +213,17 @@ def _one(data: Any, key: str) -> Any:
     """One value of a form that may repeat fields (a JSON value is taken as sent)."""
     value = data.get(key)
     return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _correction_fields() -> tuple[dict[str, Any] | None, bool]:
+    """A correction's new values and ``by_hand``: JSON ``{"values": {...}, "by_hand": true}``
+    or the form's ``value.<item>`` and ``by_hand=1`` fields."""
+    if request.is_json:
+        data = request_fields()
+        values, by_hand = data.get("values"), data.get("by_hand") is True
+    else:
+        values = {k.removeprefix("value."): v for k, v in request.form.items() if k.startswith("value.") and v}
+        by_hand = request.form.get("by_hand") == "1"
+    if values is not None and not isinstance(values, dict):
+        raise InvalidRequest('values: expected {"<item id>": "<new value>", ...}')
+    return values or None, by_hand

@@ -39,6 +39,9 @@ def upgrade() -> None:
         sa.Column("decided_at", UTCDateTime, nullable=True),
         sa.Column("decided_by", sa.String(191), nullable=True),
         sa.Column("decision_reason", sa.Text, nullable=True),
+        # The request id while the objection is open, NULL once decided: one open per request.
+        sa.Column("open_key", sa.String(32), nullable=True),
+        sa.UniqueConstraint("open_key", name="uq_privacy_objection_open_key"),
     )
     op.create_index("ix_privacy_objection_request_id", "privacy_objection", ["request_id"])
 
