@@ -21,7 +21,7 @@ from sqlalchemy import Engine, Table, delete, func, literal_column, select
 from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
-from ..storage.access_chain import destroy_expired_prefix
+from ..storage.access_chain import chain_key, destroy_expired_prefix
 from ..storage.engines import as_utc
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
@@ -194,7 +194,7 @@ def _destroy_expired(scope: _Scope, engine: Engine, target: _Target, batch_size:
             started = time.monotonic()
             with engine.begin() as conn:
                 if target.table is operator_access:  # a prefix of the hash chain, the anchor moved
-                    count = destroy_expired_prefix(conn, now, size)
+                    count = destroy_expired_prefix(conn, chain_key(services.hash_key), now, size)
                 else:
                     count = _batch_delete(conn, target, now, retention, size)
                 if count:

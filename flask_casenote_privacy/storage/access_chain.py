@@ -4,14 +4,19 @@ theft and loss).
 
 Each record holds its position ``seq``, the previous record's hash and
 ``hash = HMAC-SHA256(key, [prev_hash, seq, operator, accessed_at, ip, subject, task,
-reason])``. The key is derived from ``PRIVACY_HASH_KEY``, so someone who can edit
-the database but not read the app's configuration cannot recompute a hash after
-changing a record. One head row (``privacy_access_chain``, id 1) holds the last
-position and hash; every append first updates it, which serializes the appends on
-every backend (the row lock on PostgreSQL and MariaDB, the write lock on SQLite):
-two writers can never both extend the same record. The purge destroys only a
-prefix of the chain and leaves the hash of its last destroyed record as the anchor
-the rest is verified from.
+reason, expires_at])``: its expiry too, so that a record cannot be backdated into
+the purge's reach. The key is derived from ``PRIVACY_HASH_KEY``, so someone who can
+edit the database but not read the app's configuration cannot recompute a hash
+after changing a record. One head row (``privacy_access_chain``, id 1) holds the
+last position and hash, the anchor and a MAC over all of them: the newest records
+cannot be cut off, nor the anchor moved past records still kept, without breaking
+it. Every append first updates the head, which serializes the appends on every
+backend (the row lock on PostgreSQL and MariaDB, the write lock on SQLite): two
+writers can never both extend the same record.
+
+The purge destroys only a prefix of expired records whose hashes check out, and
+leaves the last destroyed record's hash and expiry, and when it was destroyed, as
+the anchor the rest is verified from.
 """
 
 from __future__ import annotations
@@ -28,7 +33,15 @@ from sqlalchemy.engine import Connection
 
 from .tables import access_chain, operator_access
 
-__all__ = ["ChainCheck", "append_record", "chain_key", "destroy_expired_prefix", "record_hash", "verify_chain"]
+__all__ = [
+    "ChainCheck",
+    "append_record",
+    "chain_key",
+    "destroy_expired_prefix",
+    "head_mac",
+    "record_hash",
+    "verify_chain",
+]
 
 _HEAD = 1
 
@@ -53,11 +66,43 @@ def record_hash(key: bytes, prev_hash: str, seq: int, row: Any) -> str:
             row["subject"],
             row["task"],
             row["reason"],
+            _instant(row["expires_at"]) if row["expires_at"] is not None else None,
         ],
         ensure_ascii=False,
         separators=(",", ":"),
     )
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, head: Any) -> str:
+    """The head row's MAC: its position and hash, and the anchor the purge left."""
+    canonical = json.dumps(
+        [
+            "head",
+            int(head["seq"]),
+            head["last_hash"],
+            int(head["anchor_seq"]),
+            head["anchor_hash"],
+            _instant(head["anchor_expires_at"]) if head["anchor_expires_at"] is not None else None,
+            _instant(head["purged_at"]) if head["purged_at"] is not None else None,
+        ],
+        separators=(",", ":"),
+    )
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _head_ok(key: bytes, head: Any) -> bool:
+    """Whether the head row is as the app left it. The migration's empty head (no
+    record written yet) has no MAC: the app cannot sign without its key."""
+    if not head["mac"]:
+        empty = (int(head["seq"]), int(head["anchor_seq"]), head["last_hash"], head["anchor_hash"], head["purged_at"])
+        return empty == (0, 0, "", "", None)
+    return hmac.compare_digest(head["mac"], head_mac(key, head))
+
+
+def _sign_head(conn: Connection, key: bytes, head: Any, **changes: Any) -> None:
+    new = {**dict(head), **changes}
+    conn.execute(update(access_chain).where(access_chain.c.id == _HEAD).values(**changes, mac=head_mac(key, new)))
 
 
 def _lock_head(conn: Connection, *, advance: bool) -> Any:
@@ -66,7 +111,9 @@ def _lock_head(conn: Connection, *, advance: bool) -> Any:
     if not conn.execute(update(access_chain).where(access_chain.c.id == _HEAD).values(seq=bump)).rowcount:
         # A database made by ``metadata.create_all`` has no head yet (the migration makes it).
         conn.execute(
-            insert(access_chain).values(id=_HEAD, seq=1 if advance else 0, last_hash="", anchor_seq=0, anchor_hash="")
+            insert(access_chain).values(
+                id=_HEAD, seq=1 if advance else 0, last_hash="", anchor_seq=0, anchor_hash="", mac=""
+            )
         )
     # A locking read: under MariaDB's REPEATABLE READ a plain SELECT could read an older snapshot.
     return conn.execute(select(access_chain).where(access_chain.c.id == _HEAD).with_for_update()).mappings().one()
@@ -79,7 +126,7 @@ def append_record(conn: Connection, key: bytes, values: dict[str, Any]) -> int:
     seq = int(head["seq"])
     digest = record_hash(key, head["last_hash"], seq, values)
     conn.execute(insert(operator_access).values(**values, seq=seq, prev_hash=head["last_hash"], hash=digest))
-    conn.execute(update(access_chain).where(access_chain.c.id == _HEAD).values(last_hash=digest))
+    _sign_head(conn, key, head, last_hash=digest)
     return seq
 
 
@@ -118,6 +165,15 @@ def verify_chain(conn: Connection, key: bytes) -> ChainCheck:
     def broken(row: Any, problem: str) -> ChainCheck:
         return ChainCheck(False, checked, anchor_seq, head_seq, row["id"] if row else None, expected, problem)
 
+    if head is not None and not _head_ok(key, head):
+        return broken(None, "the chain's head (its last record or the purge's anchor) was changed outside the app")
+    if (
+        head is not None
+        and anchor_seq
+        and (head["anchor_expires_at"] is None or head["anchor_expires_at"] > head["purged_at"])
+    ):
+        return broken(None, f"record {anchor_seq} was destroyed before it expired")
+
     rows = conn.execute(
         select(operator_access).where(operator_access.c.seq.is_not(None)).order_by(operator_access.c.seq)
     ).mappings()
@@ -136,11 +192,15 @@ def verify_chain(conn: Connection, key: bytes) -> ChainCheck:
     return ChainCheck(True, checked, anchor_seq, head_seq)
 
 
-def destroy_expired_prefix(conn: Connection, now: datetime, limit: int) -> int:
+def destroy_expired_prefix(conn: Connection, key: bytes, now: datetime, limit: int) -> int:
     """Delete up to ``limit`` expired records from the start of the chain (and any
     expired record written before the chain), moving the anchor to the last
-    destroyed one; in ``conn``'s transaction, with the head locked."""
+    destroyed one; in ``conn``'s transaction, with the head locked. A record whose
+    hash does not check out (a backdated expiry) and what follows it are kept, as
+    is everything under a head that is not the app's: left for ``audit verify``."""
     head = _lock_head(conn, advance=False)
+    if not _head_ok(key, head):
+        return 0
     t = operator_access
     legacy = select(t.c.id).where(t.c.seq.is_(None), t.c.expires_at <= now).limit(limit)
     ids = [r[0] for r in conn.execute(legacy)]
@@ -155,9 +215,31 @@ def destroy_expired_prefix(conn: Connection, now: datetime, limit: int) -> int:
     last = min(last, int(head["seq"]))
     if last <= int(head["anchor_seq"]):
         return 0
-    tail = conn.execute(select(t.c.seq, t.c.hash).where(t.c.seq == last)).first()
-    if tail is None:  # a gap: leave it for `flask privacy audit verify` to report
+    tail = _last_sound(conn, key, head, last)
+    if tail is None:  # a gap or a broken link: leave it for `flask privacy audit verify` to report
         return 0
-    count = int(conn.execute(delete(t).where(t.c.seq.is_not(None), t.c.seq <= last)).rowcount or 0)
-    conn.execute(update(access_chain).where(access_chain.c.id == _HEAD).values(anchor_seq=last, anchor_hash=tail.hash))
+    count = int(conn.execute(delete(t).where(t.c.seq.is_not(None), t.c.seq <= tail["seq"])).rowcount or 0)
+    _sign_head(
+        conn,
+        key,
+        head,
+        anchor_seq=tail["seq"],
+        anchor_hash=tail["hash"],
+        anchor_expires_at=tail["expires_at"],
+        purged_at=now,
+    )
     return count
+
+
+def _last_sound(conn: Connection, key: bytes, head: Any, last: int) -> Any:
+    """The last record up to ``last`` of an unbroken run from the anchor, or None."""
+    t = operator_access
+    expected, prev, tail = int(head["anchor_seq"]) + 1, head["anchor_hash"], None
+    query = select(t).where(t.c.seq.is_not(None), t.c.seq > int(head["anchor_seq"]), t.c.seq <= last)
+    for row in conn.execute(query.order_by(t.c.seq)).mappings():
+        if row["seq"] != expected or row["prev_hash"] != prev:
+            break
+        if not hmac.compare_digest(row["hash"] or "", record_hash(key, prev, expected, row)):
+            break
+        tail, prev, expected = row, row["hash"], expected + 1
+    return tail

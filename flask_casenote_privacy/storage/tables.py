@@ -256,6 +256,10 @@ access_chain = Table(
     Column("last_hash", String(64), nullable=False),
     Column("anchor_seq", BigInteger, nullable=False),
     Column("anchor_hash", String(64), nullable=False),
+    # The anchor's expiry and when the purge destroyed it; a MAC over the whole row.
+    Column("anchor_expires_at", UTCDateTime, nullable=True),
+    Column("purged_at", UTCDateTime, nullable=True),
+    Column("mac", String(64), nullable=False),
 )
 
 # The officer's monthly review of operator access records (안전성 확보조치 기준 §8 ②).

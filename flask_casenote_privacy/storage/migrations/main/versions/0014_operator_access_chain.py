@@ -33,8 +33,12 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.String(64), nullable=False),
         sa.Column("anchor_seq", sa.BigInteger, nullable=False),
         sa.Column("anchor_hash", sa.String(64), nullable=False),
+        sa.Column("anchor_expires_at", UTCDateTime, nullable=True),
+        sa.Column("purged_at", UTCDateTime, nullable=True),
+        sa.Column("mac", sa.String(64), nullable=False),
     )
-    op.bulk_insert(chain, [{"id": 1, "seq": 0, "last_hash": "", "anchor_seq": 0, "anchor_hash": ""}])
+    # Unsigned: the app signs the head with its key at the first record.
+    op.bulk_insert(chain, [{"id": 1, "seq": 0, "last_hash": "", "anchor_seq": 0, "anchor_hash": "", "mac": ""}])
     op.create_table(
         "privacy_access_review",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
