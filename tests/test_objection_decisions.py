@@ -59,6 +59,9 @@ def test_upholding_an_objection_to_a_refused_correction_takes_the_new_value_or_c
     desk = Desk(site)
     request_id = refused_correction(site, desk)
     decision = f"/privacy/officer/requests/{request_id}/objection/decision"
+    page = desk.get(f"/privacy/officer/requests/{request_id}", json=False).get_data(as_text=True)
+    form = page[page.index('id="decide-objection"') :]
+    assert 'name="value.name"' in form[: form.index("</form>")]
 
     missing = desk.post(decision, decision="upheld", reason="이의가 타당합니다.")
     assert missing.status_code == 400 and "give the new value of name" in missing.get_json()["message"]
