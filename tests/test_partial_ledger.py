@@ -15,8 +15,8 @@ from tests.member_site import Site
 from tests.test_partial_rights import MEMBER, PHONE, Contact, cli, csrf, phone, site  # noqa: F401
 
 
-def history(site: Site, run_id: str) -> list[dict[str, Any]]:
-    out = cli(site, "purge", "--history", "--format", "json")
+def history(member_site: Site, run_id: str) -> list[dict[str, Any]]:
+    out = cli(member_site, "purge", "--history", "--format", "json")
     assert out.exit_code == 0, out.output
     return [r for r in json.loads(out.stdout) if r["run_id"] == run_id]
 

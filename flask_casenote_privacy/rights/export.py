@@ -21,10 +21,11 @@ __all__ = ["export_subject", "holds_anything"]
 
 
 def export_subject(services: Services, subject: str) -> dict[str, Any]:
+    """Registered sources, consent history, a legal representative's consent,
+    access-log entries, provisions, requests, and what is archived (class, statute,
+    until) — with the archived data itself."""
     # ``subject`` is an identity: the host's sources know it by the host's id.
     host = services.host_of(subject)
-    """Registered sources, consent history, a legal representative's consent,
-    access-log entries, provisions, requests, and what is archived (class, statute, until) — with the archived data itself."""
     tz = services.policy.tz
     services.flush(timeout=30)  # events still on their way to the database are held too
     with services.databases.main.connect() as conn:
