@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import update
 
 from flask_casenote_privacy.retention.erasure import erase_items_for_request
+from tests.helpers import access_rows
 from tests.member_site import Site
 from tests.test_partial_rights import MEMBER, PHONE, Contact, cli, csrf, phone, site  # noqa: F401
 
@@ -58,3 +59,22 @@ def test_an_officer_completed_deletion_is_in_the_ledger_too(site: Site) -> None:
     assert [(r["target"], r["items"], r["count"]) for r in history(site, req_id)] == [("host:contacts", "phone", 1)]
     assert cli(site, "requests", "complete", req_id).exit_code == 1  # already completed: nothing runs again
     assert len(history(site, req_id)) == 1
+
+
+def test_what_a_withdrawn_consent_alone_used_is_emptied_in_the_access_log_and_counted(site: Site) -> None:  # noqa: F811
+    client = site.app.test_client()
+    headers = {**MEMBER, "X-CSRF-Token": csrf(client), "User-Agent": "Mozilla/5.0 (Windows NT 10.0) Firefox/120.0"}
+    client.post("/privacy/consent", json={"purposes": {"statistics_advertising": True}}, headers=headers)
+    client.get("/search", headers=headers)
+    client.get("/search", headers=headers)
+    assert access_rows(site.app)[-1]["user_agent"] is not None
+
+    answer = client.post("/privacy/rights/stop", json={"purposes": ["statistics_advertising"]}, headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    withdraw = answer.get_json()  # one consent purpose: the withdrawal, done at once
+    assert withdraw["status"] == "completed" and "device_info" in withdraw["erased_items"]
+    rows = history(site, withdraw["id"])
+    log_rows = [r for r in rows if r["target"] == "access_log"]
+    # The two searches and the withdrawal's own request (captured under the consent it ends).
+    assert [r["count"] for r in log_rows] == [3] and "user_agent" in log_rows[0]["items"]
+    assert all(r["user_agent"] is None for r in access_rows(site.app) if r["subject"] == "41")
