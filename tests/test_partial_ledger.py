@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import update
 
-from flask_casenote_privacy.retention.erasure import erase_items_for_request
 from tests.helpers import access_rows
 from tests.member_site import Site
 from tests.test_partial_rights import MEMBER, PHONE, Contact, cli, csrf, phone, site  # noqa: F401
@@ -23,6 +22,8 @@ def history(member_site: Site, run_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_deleted_phone_number_is_in_the_destruction_ledger_once(site: Site) -> None:  # noqa: F811
+    from flask_casenote_privacy.retention.erasure import erase_items_for_request
+
     client = site.app.test_client()
     answer = client.post(
         "/privacy/rights/delete-items", data={"item": "phone", "csrf_token": csrf(client)}, headers=MEMBER
