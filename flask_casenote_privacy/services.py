@@ -163,6 +163,7 @@ class Services:
         self._lapses: tuple[Lapse, ...] | None = None
         self._lapses_checked = -1.0
         self._provisional_lapses: tuple[Lapse, ...] = ()
+        self._lapses_known = False  # read at least once (even provisionally)
         self.no_consent_purposes = frozenset(p.id for p in policy.purposes if not p.needs_consent)
         self.always_allowed_items = items_of(policy, self.no_consent_purposes)
 
@@ -199,7 +200,14 @@ class Services:
         """The consents the recorded policy changes made lapse (``storage/policy_history.py``).
 
         Read once the policy in force is recorded, then kept (a process's policy does
-        not change); before that, read again at most once a minute."""
+        not change); before that, read again at most once a minute.
+
+        Fails closed when the policy history cannot be read: the lapses last read
+        stay in force (never none); before any were read, every consent given under
+        another version of the policy than the one in force is taken as lapsed
+        (:meth:`unknown_lapses`), so that a change the database would have shown to
+        void a consent (PIPA §15②: a changed purpose is agreed again) cannot be
+        counted while it cannot be checked."""
         if self._lapses is not None:
             return self._lapses
         if self._lapses_checked >= 0 and time.monotonic() - self._lapses_checked < 60:
@@ -210,12 +218,24 @@ class Services:
                 policy_history.list_versions(self.databases.main), self.policy.digest
             )
         except SQLAlchemyError:
-            log.warning("privacy policy versions unreadable; no consent lapses applied")
-            return ()
+            if self._lapses_known:
+                log.warning("privacy policy versions unreadable; the consent lapses last read stay in force")
+            else:
+                log.warning("privacy policy versions unreadable; consents given under another version do not count")
+                self._provisional_lapses = self.unknown_lapses()
+            return self._provisional_lapses
         if complete:
             self._lapses = lapses
         self._provisional_lapses = lapses
+        self._lapses_known = True
         return lapses
+
+    def unknown_lapses(self) -> tuple[Lapse, ...]:
+        """Lapses for when none could be read yet: for each consent-based purpose, a
+        consent given under a policy version other than the one in force lapses."""
+        always = datetime.min.replace(tzinfo=timezone.utc)
+        current = frozenset({self.policy.version})
+        return tuple(Lapse(p.id, always, always, current) for p in self.policy.consent_purposes)
 
     def external_url(self, path: str) -> str:
         """An absolute link to ``path`` under the blueprint, for mail: built from

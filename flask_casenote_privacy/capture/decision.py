@@ -39,6 +39,7 @@ __all__ = [
     "decide_request",
     "default_allowed_items",
     "latest_grants",
+    "stoppable_purposes",
 ]
 
 log = logging.getLogger("flask_casenote_privacy.capture")
@@ -211,6 +212,7 @@ class Decider:
         ]
         self._by_granted = {}
         self._granted_by_grants: dict[tuple[tuple[Grant, ...], bool], frozenset[str]] = {}
+        self._stoppable: frozenset[str] = _NONE_GRANTED
 
     def _load(self, policy: Policy, retention: str) -> None:
         period = policy.retention_class(retention).period
@@ -219,6 +221,7 @@ class Decider:
             self._period, self._tz = period, tz
             self._by_granted = {}
             self._granted_by_grants = {}
+            self._stoppable = stoppable_purposes(policy)
             self._key = (policy, retention, self.services.field_items)
 
     def _derived(
@@ -278,9 +281,14 @@ class Decider:
                 stopped = suspended(ledger, state.no_consent_purposes) if ledger else _NONE_GRANTED
                 grants = latest_grants(ledger, grants)
             except SQLAlchemyError:
-                # The ledger is unreachable: serve the request, assume no consent (fail closed).
-                log.warning("privacy ledger unreachable; treating the request as without consent")
+                # The ledger is unreachable: serve the request, fail closed. No consent;
+                # and since a completed processing stop (PIPA §37①) cannot be read
+                # either, every purpose a stop could have suspended is left out, except
+                # those a law obliges us to pursue (the access log, 통신비밀보호법
+                # 제15조의2, PIPA §29): a stop of them is refused (§37②1) anyway.
+                log.warning("privacy ledger unreachable; treating the request as without consent or stoppable purposes")
                 grants = []
+                stopped = self._stoppable
         at: datetime | None = ctx_g.get("_privacy_at")
         if at is None:
             at = services.now()
@@ -309,6 +317,12 @@ class Decider:
         )
         ctx_g._privacy_request = decided
         return decided
+
+
+def stoppable_purposes(policy: Policy) -> frozenset[str]:
+    """The purposes that need no consent and that a processing stop may suspend for
+    a member while the ledger cannot say whether one did: all but legal obligations."""
+    return frozenset(p.id for p in policy.purposes if not p.needs_consent and p.basis != "legal_obligation")
 
 
 def latest_grants(*sources: list[Grant]) -> list[Grant]:

@@ -16,17 +16,17 @@ again after a crash) finds the row and does not count the same rows twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 
 from ..sources import DataSource, fingerprinted_records
 from ..storage.crypto import subject_ref
-from ..storage.tables import destructions
+from ..storage.tables import access_log, destructions
 from .archiving import archive_subject
 from .guardian_purge import empty_guardian_of
-from .ledger import UNTIL_WITHDRAWAL, statute_of, write_ledger
+from .ledger import UNTIL_WITHDRAWAL, method_of, statute_of, write_ledger
 from .report import PurgeReport, Run
 from .tombstones import RESTORED, add_subject_tombstone, record_digest
 
@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from ..policy.model import Policy
     from ..services import Services
 
-__all__ = ["REQUEST_EXECUTOR", "erase_for_request", "erase_restored", "erase_subjects", "erased_class"]
+__all__ = [
+    "REQUEST_EXECUTOR",
+    "erase_for_request",
+    "erase_items_for_request",
+    "erase_restored",
+    "erase_subjects",
+    "erased_class",
+]
 
 # The ledger's executor of an erasure done for a request, whoever decided it: the
 # request itself records who completed it (``decided_by``).
@@ -104,7 +111,9 @@ def erase_subjects(
     return erased
 
 
-def _ledger_once(services: Services, run: Run, retention: str, target: str, count: int, method: str) -> None:
+def _ledger_once(
+    services: Services, run: Run, retention: str, target: str, count: int, method: str, items: str | None = None
+) -> None:
     """The run's ledger row for one source, unless an earlier attempt of the same run
     wrote it (and then crashed before or while erasing)."""
     if not count:
@@ -118,7 +127,7 @@ def _ledger_once(services: Services, run: Run, retention: str, target: str, coun
             )
         ).first()
         if written is None:
-            write_ledger(conn, services, run, retention, target, count, method)
+            write_ledger(conn, services, run, retention, target, count, method, items)
 
 
 def erase_for_request(services: Services, identity: str, request_id: str) -> None:
@@ -134,6 +143,65 @@ def erase_for_request(services: Services, identity: str, request_id: str) -> Non
     run = Run(request_id, services.now(), REQUEST_EXECUTOR)
     erase_subjects(services, [host], run, method=method, request_id=request_id, identities={host: identity})
     empty_guardian_of(services, identity, run)  # a legal representative's contact (PIPA §22-2②)
+
+
+def erase_items_for_request(
+    services: Services, identity: str, request_id: str, items: Collection[str], log_fields: Collection[str] = ()
+) -> dict[str, int]:
+    """Empty the fields of ``items`` in every host source holding them, for a request
+    that leaves the membership in place: a deletion of named items (PIPA §36①), or a
+    consent withdrawn whose purposes alone used them (§37). ``log_fields`` are columns
+    of the access log emptied for the same reason. Returns the records touched per
+    target (``host:<source>``, ``access_log``).
+
+    The same path as a withdrawal's erasure: the request is the run, and each target
+    touched gets one ledger row (파기 관리대장: class, target, the items, count, method),
+    written before its fields are emptied; a re-run after a crash finds the row, or
+    finds nothing left to empty, and writes no second one.
+    """
+    host = services.host_of(identity)
+    run = Run(request_id, services.now(), REQUEST_EXECUTOR)
+    touched: dict[str, int] = {}
+    for name, source in reversed(list(services.sources.items())):
+        held = [i for i in items if i in source.items]
+        if not held:
+            continue
+        fields = {source.items[i] for i in held}
+        # A record counts if it still holds a value for one of the items (a field
+        # the source does not show is assumed held: counting high beats missing one).
+        count = sum(
+            1
+            for record in source.export(host)
+            if not fields <= record.data.keys() or any(record.data[f] not in (None, "") for f in fields)
+        )
+        target = f"host:{name}"[:64]
+        method = f"fields emptied (set to NULL) in the host's {name}, membership kept (request {request_id[:8]})"
+        _ledger_once(services, run, erased_class(services.policy, source), target, count, method, ", ".join(held))
+        source.erase(host, items=held)
+        if count:
+            touched[target] = count
+    if log_fields:
+        touched.update(_empty_log_fields(services, identity, run, sorted(log_fields)))
+    return touched
+
+
+def _empty_log_fields(services: Services, subject: str, run: Run, fields: list[str]) -> dict[str, int]:
+    """Empty ``fields`` of the subject's access-log rows, counting them in the ledger
+    (per retention class of the rows) in the same transaction: all or nothing."""
+    columns = [access_log.c[f] for f in fields]
+    where = (access_log.c.subject == subject) & or_(*(c.isnot(None) for c in columns))
+    method = method_of(services.databases.main, f"fields emptied ({', '.join(fields)}) on request {run.id[:8]}; ")
+    total = 0
+    with services.databases.main.begin() as conn:
+        counts = conn.execute(
+            select(access_log.c.retention, func.count()).where(where).group_by(access_log.c.retention)
+        ).all()
+        for retention, count in counts:
+            write_ledger(conn, services, run, retention, "access_log", int(count), method, ", ".join(fields))
+            total += int(count)
+        if total:
+            conn.execute(update(access_log).where(where).values(dict.fromkeys(fields)))
+    return {"access_log": total} if total else {}
 
 
 def erase_restored(

@@ -92,8 +92,11 @@ def write_ledger(
     target: str,
     count: int,
     method: str,
+    items: str | None = None,
 ) -> None:
     """Add ``count`` to this run's ledger row for (class, target) — same transaction as the delete.
+    ``items`` names what was destroyed when it is not the class's whole record (the
+    fields a deletion of named items emptied); default: the class's items.
 
     One upsert on the (run, class, target) key: an UPDATE that finds nothing and then
     an INSERT would take gap locks on MariaDB, and two runs writing at once (a
@@ -109,7 +112,7 @@ def write_ledger(
         "count": count,
         "method": method,
         "executor": run.executor[:191],
-        "items": items_of(services, retention),
+        "items": items if items is not None else items_of(services, retention),
         "approved_by": run.approved_by[:191] if run.approved_by else None,
     }
     dialect = conn.dialect.name

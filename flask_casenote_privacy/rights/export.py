@@ -10,6 +10,7 @@ from ..consent import consent_history
 from ..retention.archiving import archived_summary, read_archive
 from ..sources import json_safe
 from ..storage.tables import access_log, consent_events, provisions
+from .guardians import guardian_consents_of
 from .provisions import provision_history
 from .records import list_requests
 
@@ -20,10 +21,11 @@ __all__ = ["export_subject", "holds_anything"]
 
 
 def export_subject(services: Services, subject: str) -> dict[str, Any]:
+    """Registered sources, consent history, a legal representative's consent,
+    access-log entries, provisions, requests, and what is archived (class, statute,
+    until) — with the archived data itself."""
     # ``subject`` is an identity: the host's sources know it by the host's id.
     host = services.host_of(subject)
-    """Registered sources, consent history, access-log entries, provisions, requests,
-    and what is archived (class, statute, until) — with the archived data itself."""
     tz = services.policy.tz
     services.flush(timeout=30)  # events still on their way to the database are held too
     with services.databases.main.connect() as conn:
@@ -53,6 +55,8 @@ def export_subject(services: Services, subject: str) -> dict[str, Any]:
             for name, source in services.sources.items()
         },
         "consent_history": consent_history(services.databases.main, subject),
+        # A legal representative's consent (PIPA §22-2), their name and contact masked.
+        "guardian_consents": guardian_consents_of(services, subject),
         "access_log": access,
         "provisions": provision_history(services, subject),
         "archived": archived_summary(services, subject),

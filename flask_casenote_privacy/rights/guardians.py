@@ -11,17 +11,17 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from ..consent import record_consent_rows
 from ..errors import InvalidRequest
 from ..policy.children import GUARDIAN_METHODS, AgeCheck, Children, decide_age
-from ..storage.tables import guardian_consents
+from ..storage.tables import consent_events, guardian_consents
 
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["ChildrenFacade", "check_age", "record_guardian_consent"]
+__all__ = ["ChildrenFacade", "check_age", "guardian_consents_of", "mask", "record_guardian_consent"]
 
 _OLDEST = 150  # years: a birth date further back is a typing mistake
 
@@ -140,6 +140,54 @@ def record_guardian_consent(
         "recorded_at": now.astimezone(tz).isoformat(),
         "purposes": chosen,
     }
+
+
+def mask(value: str | None) -> str | None:
+    """The first character and ``***``: enough for the member to recognise whom they
+    named, not the representative's name or contact itself."""
+    return f"{value[0]}***" if value else None
+
+
+def guardian_consents_of(services: Services, identity: str) -> list[dict[str, Any]]:
+    """A member's legal representative's consents, for their own export (PIPA §35):
+    how and when it was confirmed, when recorded, the purposes granted (the ledger's
+    ``guardian`` events recorded with it), and the representative's name and contact
+    **masked** (first character + ``***``): those are the representative's own
+    personal data, given for the child's account, and a session of that account is
+    not the representative (§35④2: another's interests; the representative asks for
+    them in their own right). ``null`` once the purge emptied them."""
+    tz = services.policy.tz
+    with services.databases.main.connect() as conn:
+        rows = (
+            conn.execute(
+                select(guardian_consents)
+                .where(guardian_consents.c.subject == identity)
+                .order_by(guardian_consents.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        granted = conn.execute(
+            select(consent_events.c.recorded_at, consent_events.c.purpose)
+            .where(
+                consent_events.c.subject == identity,
+                consent_events.c.channel == "guardian",
+                consent_events.c.granted.is_(True),
+            )
+            .order_by(consent_events.c.id)
+        ).all()
+    return [
+        {
+            "method": row["method"],
+            "verified_at": row["verified_at"].astimezone(tz).isoformat(),
+            "recorded_at": row["recorded_at"].astimezone(tz).isoformat(),
+            "purposes": [purpose for at, purpose in granted if at == row["recorded_at"]],
+            "policy_version": row["policy_version"],
+            "guardian_name": mask(row["guardian_name"]),
+            "guardian_contact": mask(row["guardian_contact"]),
+        }
+        for row in rows
+    ]
 
 
 class ChildrenFacade:

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..consent import ledger_grants, record_consent, suspended
 from ..errors import InvalidRequest
+from ..retention.erasure import erase_items_for_request
 from ..sources import ModelSource
+from ..storage.tables import access_log
 from .correction import apply_correction, correction_problems
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ __all__ = [
     "deletable_items",
     "deletion_problems",
     "erase_items",
+    "erase_items_only_for",
     "item_problems",
     "suspend_purposes",
 ]
@@ -108,20 +111,38 @@ def carry_out_items(
         return {"corrected_items": corrected, **({"by_hand": True} if by_hand else {})}
     if by_hand:
         raise InvalidRequest("by hand: only a correction is completed by hand")
-    return {"erased_items": erase_items(services, req["subject"], items, values)}
+    return {"erased_items": erase_items(services, req["subject"], req["id"], items, values)}
 
 
-def erase_items(services: Services, subject: str, items: list[str], values: object = None) -> list[str]:
-    """Check, then empty the fields of ``items`` in every source holding them; return
-    the items erased. :class:`InvalidRequest` listing every problem, nothing erased."""
+def erase_items(
+    services: Services, subject: str, request_id: str, items: list[str], values: object = None
+) -> list[str]:
+    """Check, then empty the fields of ``items`` in every source holding them, through
+    the one erasure path (a ledger row per source, run = ``request_id``); return the
+    items erased. :class:`InvalidRequest` listing every problem, nothing erased."""
     problems = item_problems(services, "delete", items) + (["values: a deletion takes no values"] if values else [])
     if problems:
         raise InvalidRequest("; ".join(problems))
-    host = services.host_of(subject)
-    for source in services.sources.values():
-        if any(i in source.items for i in items):
-            source.erase(host, items=items)
+    erase_items_for_request(services, subject, request_id, items)
     return list(items)
+
+
+def erase_items_only_for(services: Services, subject: str, purposes: list[str], request_id: str) -> set[str]:
+    """Erase the data collected only for ``purposes`` (consent withdrawn, a processing
+    stop): items no other active purpose uses, in the host's sources and the access
+    log, through the one erasure path (ledger rows under run ``request_id``)."""
+    policy = services.policy
+    ledger = ledger_grants(services.databases.main, subject)
+    granted = {g.purpose for g in ledger if g.granted}
+    still_active = ((services.no_consent_purposes - suspended(ledger, services.no_consent_purposes)) | granted) - set(
+        purposes
+    )
+    still_used = services.items_of(frozenset(still_active))
+    items = {i for pid in purposes for i in policy.purpose(pid).items} - still_used
+    columns = {field for field, item in services.field_items.items() if item in items}
+    columns &= {c.name for c in access_log.columns} - {"id", "event_id", "subject"}
+    erase_items_for_request(services, subject, request_id, sorted(items), log_fields=columns)
+    return items
 
 
 def suspend_purposes(services: Services, subject: str, purposes: list[str]) -> list[str]:

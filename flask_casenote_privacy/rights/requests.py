@@ -18,14 +18,13 @@ from flask import current_app
 from sqlalchemy import insert, update
 
 from ..addresses import normal_address
-from ..consent import ledger_grants, record_consent, suspended
+from ..consent import ledger_grants, record_consent
 from ..errors import InvalidRequest, TokenError
 from ..periods import add_period
 from ..retention.archiving import retained_summary
 from ..retention.erasure import erase_for_request
 from ..signals import member_withdrawn, send_safely
 from ..signing import WithdrawLink
-from ..storage.tables import access_log
 from ..storage.tables import requests as requests_table
 from .export import holds_anything
 from .grounds import limit_access, refusal_problems
@@ -33,7 +32,7 @@ from .identity import Identity
 from .limits import hit
 from .notifications import completed_notice
 from .outbox import LINK_LOOKUP, enqueue, wake
-from .partial import carry_out_items, item_problems, suspend_purposes
+from .partial import carry_out_items, erase_items_only_for, item_problems, suspend_purposes
 from .records import get_request, load_request
 
 if TYPE_CHECKING:
@@ -193,7 +192,7 @@ def execute_request(
         purposes = req["purposes"].split(",")
         _withdraw_consents(services, subject, purposes, req["channel"])
         stopped = suspend_purposes(services, subject, purposes) if req["kind"] == "stop" else []
-        erased_items = _erase_items_only_for(services, subject, purposes)
+        erased_items = erase_items_only_for(services, subject, purposes, request_id)
         result = {
             "found": found,
             "retained": retained_summary(services, subject),
@@ -257,27 +256,6 @@ def _withdraw_consents(services: Services, subject: str, purposes: list[str] | N
     latest = {g.purpose: g.granted for g in ledger_grants(services.databases.main, subject)}
     choices = {pid: False for pid in sorted(wanted) if latest.get(pid, True)}
     record_consent(services.databases.main, policy, subject, choices, channel="withdrawal", now=services.now())
-
-
-def _erase_items_only_for(services: Services, subject: str, purposes: list[str]) -> set[str]:
-    """Erase the data collected only for ``purposes``: items no other active purpose uses."""
-    policy = services.policy
-    ledger = ledger_grants(services.databases.main, subject)
-    granted = {g.purpose for g in ledger if g.granted}
-    still_active = ((services.no_consent_purposes - suspended(ledger, services.no_consent_purposes)) | granted) - set(
-        purposes
-    )
-    still_used = services.items_of(frozenset(still_active))
-    items = {i for pid in purposes for i in policy.purpose(pid).items} - still_used
-    columns = {field for field, item in services.field_items.items() if item in items}
-    columns &= {c.name for c in access_log.columns} - {"id", "event_id", "subject"}
-    if columns:
-        with services.databases.main.begin() as conn:
-            conn.execute(update(access_log).where(access_log.c.subject == subject).values({c: None for c in columns}))
-    host = services.host_of(subject)
-    for source in services.sources.values():
-        source.erase(host, items=items)
-    return items
 
 
 # -- the officer's decisions ---------------------------------------------------------
