@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf
 
 from ..errors import NotAllowed
-from ..policy.audit_words import audit_words
+from ..policy.words.audit import audit_words
 from ..rights.access_review import review_month, sign_review
 from ..rights.audit import record_operator_access
 from ..rights.audit_pack import audit_report, parse_period_bounds, report_csv
