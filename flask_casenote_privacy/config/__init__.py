@@ -16,8 +16,9 @@ from sqlalchemy.engine import URL
 from ..errors import ConfigurationError
 from ..mail import MailSettings
 from ..periods import Period, PeriodError, parse_period, zone
-from ..policy.loader import CAPTURE_RETENTION, PROVISION_RETENTION, PolicyError, load_policy, usage_problems
+from ..policy.loader import PolicyError, load_policy
 from ..policy.model import Policy
+from ..policy.usage import CAPTURE_RETENTION, PROVISION_RETENTION, usage_problems
 from .capture import check_capture
 from .rights import ACCESS_REVIEW_DEFAULTS, AccessReview, LinkLimits, access_review, link_limits
 from .urls import database_url, external_url, same_database
