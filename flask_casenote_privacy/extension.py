@@ -27,10 +27,8 @@ from .mail import Mailer
 from .policy.model import Policy
 from .retention.purge import purge
 from .retention.report import PurgeReport
-from .rights import requests
-from .rights.export import export_subject
+from .rights.facade import RightsFacade
 from .rights.guardians import ChildrenFacade
-from .rights.provisions import record_provision
 from .services import Clock, Loaders, Services, check_source, system_clock
 from .signing import WithdrawTokens, signing_keys
 from .sources import DataSource, ModelSource, default_source_name, source_label
@@ -109,7 +107,7 @@ def _at_exit(states: WeakKeyDictionary[Flask, _AppState]) -> None:
         state.writer.flush(timeout=30)
 
 
-class Privacy(ChildrenFacade):
+class Privacy(RightsFacade, ChildrenFacade):
     """Make the app's privacy policy executable.
 
     >>> app = Flask(__name__)
@@ -363,26 +361,6 @@ class Privacy(ChildrenFacade):
             check_source(state.services.policy, name, source)
         self._sources[name] = source
         return source
-
-    # -- the service functions, for host code ------------------------------------------
-    def record_provision(self, subject: str, *, recipient: str, items: list[str]) -> dict[str, Any]:
-        """Record a handover of personal data to a recipient of the policy (section 3)."""
-        services = self.services
-        return record_provision(services, services.identity_of(str(subject)), recipient=recipient, items=items)
-
-    def export(self, subject: str) -> dict[str, Any]:
-        """Everything held about ``subject`` (the 열람 of PIPA Art. 35), as JSON-ready data."""
-        services = self.services
-        return export_subject(services, services.latest_identity(str(subject)))
-
-    def register_request(self, **fields: Any) -> dict[str, Any]:
-        """Register a data-subject request (see :func:`~.rights.requests.register_request`);
-        ``subject`` is the host's id of the member who has it now."""
-        services = self.services
-        subject = fields.pop("subject", None)
-        if isinstance(subject, str) and requests.valid_subject(subject):
-            subject = services.identity_of(subject)
-        return requests.register_request(services, subject=subject, **fields)
 
     def purge(
         self,

@@ -28,7 +28,7 @@ import structlog
 from flask import Flask, Request, Response, g, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import access_events
+from ..config.capture import access_events
 from ..consent import Grant, ledger_grants, record_consent
 from ..redact import PRE_REDACTED, describe_exception, redact_text
 from ..services import Services

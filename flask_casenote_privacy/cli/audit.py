@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from flask import render_template
 
-from ..policy.audit_words import audit_words
 from ..policy.render import template_variables
+from ..policy.words.audit import audit_words
 from ..rights.access_review import review_month, sign_review
 from ..rights.audit import verify_access_records
 from ..rights.audit_pack import audit_report, parse_period_bounds, report_csv

@@ -15,8 +15,9 @@ from ..config import DEFAULTS
 from ..errors import ConfigurationError, PolicyError
 from ..policy.contents import extension_measures
 from ..policy.grounds import ground_warnings
-from ..policy.loader import load_policy, starter_policy, usage_problems
+from ..policy.loader import load_policy, starter_policy
 from ..policy.render import policy_context, template_variables
+from ..policy.usage import usage_problems
 from .common import app_services, echo_result, in_app
 from .policy_history import add_history_commands
 

@@ -49,6 +49,7 @@ _WORDS = {
     "general": ("일반 사항", "General"),
     "until_withdrawal": ("탈퇴 시까지", "until withdrawal"),
     "material": ("정보주체에게 중요한 변경", "Matters to members"),
+    "lapsing": ("다시 동의가 필요한 목적", "Purposes that need consent again"),
     "none": ("변경 없음", "No changes"),
 }
 
@@ -314,8 +315,7 @@ def render_diff(diff: PolicyDiff, lang: str) -> str:
         out.append(f"{title}:")
         out.extend(f"  - {line}" for line in lines)
     if diff.lapsing:
-        head = "다시 동의가 필요한 목적" if lang == "ko" else "Purposes that need consent again"
-        out.append(f"{head}: {', '.join(sorted(diff.lapsing))}")
+        out.append(f"{_word('lapsing', lang)}: {', '.join(sorted(diff.lapsing))}")
     if diff.material:
         out.append(f"[!] {_word('material', lang)}")
     return "\n".join(out)

@@ -41,15 +41,12 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = [
-    "CAPTURE_RETENTION",
-    "PROVISION_RETENTION",
     "PolicyError",
     "available_presets",
     "check_policy",
     "load_policy",
     "parse_policy",
     "starter_policy",
-    "usage_problems",
 ]
 
 T = TypeVar("T")
@@ -99,38 +96,6 @@ def check_policy(source: str | Path) -> list[str]:
     except PolicyError as exc:
         return exc.problems
     return []
-
-
-#: The retention classes the extension itself files records under, by the
-#: configuration key that names each, with its default (``config.DEFAULTS``).
-CAPTURE_RETENTION = "access_log"  # PRIVACY_CAPTURE_RETENTION: the access log
-PROVISION_RETENTION = "payment_record"  # PRIVACY_PROVISION_RETENTION: the provision ledger
-
-
-def usage_problems(
-    policy: Policy,
-    *,
-    capture_retention: str = CAPTURE_RETENTION,
-    provision_retention: str = PROVISION_RETENTION,
-) -> list[tuple[str, str]]:
-    """What the extension asks of a valid policy, as ``(config key, problem)`` pairs.
-
-    The one owner of these rules: ``init_app`` (``config.read_settings``) and
-    ``flask privacy policy check`` both report exactly these, once each.
-    """
-    found: list[tuple[str, str]] = []
-    known = ", ".join(r.id for r in policy.retention)
-    for key, class_id, what in (
-        ("PRIVACY_CAPTURE_RETENTION", capture_retention, "access logs"),
-        ("PRIVACY_PROVISION_RETENTION", provision_retention, "provision records"),
-    ):
-        retention = policy.find_retention_class(class_id) if isinstance(class_id, str) else None
-        if retention is None:
-            problem = f"{class_id!r} is not a retention class of the policy (it has: {known})"
-            found.append((key, f"{problem}; {what} are kept under it"))
-        elif retention.period is None:
-            found.append((key, f"retention class {class_id!r} has no period; {what} need one"))
-    return found
 
 
 def parse_policy(text: str, source: str = "<string>") -> Policy:

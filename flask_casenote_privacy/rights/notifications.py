@@ -12,19 +12,11 @@ from typing import Any
 
 from flask import current_app
 
+from ..policy.i18n import ui
 from ..services import Services
 from .records import objections_of
 
-__all__ = ["KIND_TEXT", "completed_notice", "link_notice", "render_notification", "request_notice"]
-
-KIND_TEXT = {
-    "withdraw": ("동의철회", "consent withdrawal"),
-    "stop": ("처리정지", "processing stop"),
-    "access": ("열람", "access"),
-    "delete": ("삭제", "deletion"),
-    "correct": ("정정", "correction"),
-}
-
+__all__ = ["completed_notice", "link_notice", "render_notification", "request_notice"]
 
 #: The result notice of each kind: the mail names the right that was exercised.
 COMPLETED = {
@@ -68,7 +60,7 @@ def link_notice(services: Services, subject: str) -> tuple[str, str]:
 
 def _context(services: Services, row: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
     policy = services.policy
-    ko, en = KIND_TEXT[row["kind"]]
+    ko, en = ui(f"kind.{row['kind']}", "ko"), ui(f"kind.{row['kind']}", "en")  # the words of the pages
     if row["scope"] == "all":
         scope_ko, scope_en = "회원탈퇴", "leaving membership"
     elif row["scope"] == "items":

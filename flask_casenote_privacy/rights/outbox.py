@@ -30,7 +30,7 @@ from .notifications import link_notice, request_notice
 from .policy_notice import POLICY_CHANGE, policy_change_notice
 from .records import load_request, public_view
 
-__all__ = ["LINK_LOOKUP", "Delivery", "deliver_due", "enqueue", "undelivered", "wake"]
+__all__ = ["LINK_LOOKUP", "Delivery", "deliver_due", "enqueue", "tell", "undelivered", "wake"]
 
 # A withdrawal link asked for with a typed address: who it belongs to is looked up
 # when the mail is sent, so that asking takes the same time for members and others.
@@ -86,6 +86,13 @@ def wake(services: Services) -> None:
             deliver_due(services)
 
     services.mailer.run_soon(job)
+
+
+def tell(services: Services, kind: str, *, recipient: str, request_id: str | None = None) -> None:
+    """One notice on its own: into the outbox in its own transaction, then the mail
+    thread woken. (:func:`enqueue` with ``conn`` + one :func:`wake` for a batch.)"""
+    enqueue(services, kind, recipient=recipient, request_id=request_id)
+    wake(services)
 
 
 def deliver_due(services: Services, *, now: datetime | None = None, limit: int = 500) -> Delivery:

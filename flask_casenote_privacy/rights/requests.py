@@ -1,4 +1,5 @@
-"""Data-subject requests: register, execute, complete, refuse, notify.
+"""Data-subject requests: register, execute, complete, refuse, notify (the
+withdrawal link asked for by email: rights/links.py).
 
 A consent withdrawal is registered and executed at once (policy section 6);
 access, correction, deletion and processing-stop requests are due
@@ -17,21 +18,18 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 from sqlalchemy import insert, update
 
-from ..addresses import normal_address
 from ..consent import ledger_grants, record_consent
-from ..errors import InvalidRequest, TokenError
+from ..errors import InvalidRequest
 from ..periods import add_period
 from ..retention.archiving import retained_summary
 from ..retention.erasure import erase_for_request
 from ..signals import member_withdrawn, send_safely
-from ..signing import WithdrawLink
 from ..storage.tables import requests as requests_table
 from .export import holds_anything
 from .grounds import limit_access, refusal_problems
 from .identity import Identity
-from .limits import hit
 from .notifications import completed_notice
-from .outbox import LINK_LOOKUP, enqueue, wake
+from .outbox import enqueue, tell, wake
 from .partial import carry_out_items, erase_items_only_for, item_problems, suspend_purposes
 from .records import get_request, load_request
 
@@ -44,10 +42,8 @@ __all__ = [
     "complete_request",
     "execute_request",
     "notify",
-    "read_withdraw_link",
     "refuse_request",
     "register_request",
-    "request_withdraw_link",
     "valid_subject",
 ]
 
@@ -226,8 +222,7 @@ def _execute_items(
     if previous and previous != services.subject_email(req["subject"]):
         # The address on record changed: the old one is told too, so that a session in
         # the wrong hands cannot move the account's mail away unnoticed.
-        enqueue(services, "items_completed", recipient=previous, request_id=req["id"])
-        wake(services)
+        tell(services, "items_completed", recipient=previous, request_id=req["id"])
     return get_request(services, req["id"])
 
 
@@ -340,17 +335,6 @@ def _finish(
         )
 
 
-def read_withdraw_link(services: Services, token: str) -> WithdrawLink:
-    """The link's content, if it can still be used: signed by us, not expired, not
-    used, and its member has not left (a departed member's link must never reach a
-    new member given the same host id). :class:`TokenError` otherwise."""
-    link = services.withdraw_tokens.read(token)
-    services.withdraw_tokens.check_unused(services.databases.main, link)
-    if services.is_departed(link.subject):
-        raise TokenError("invalid")
-    return link
-
-
 def valid_subject(value: object) -> bool:
     """Whether ``value`` can be a subject id (see ``_is_text``)."""
     return _is_text(value, 191)
@@ -360,21 +344,6 @@ def _officer_name(officer: str | None) -> str | None:
     """Who decided, cut to the column's 191 characters as the ledger cuts its executor:
     an over-long name must not fail the update after the erasure was carried out."""
     return officer[:191] if officer else None
-
-
-def request_withdraw_link(services: Services, email: str, client: str | None) -> None:
-    """Ask for a single-use withdrawal link for ``email`` (the member's, if any).
-
-    Rate-limited per address and per client (:class:`RateLimited`). Whether a
-    member has that address is decided when the mail is sent, from the outbox:
-    the answer takes the same time for members and for anyone else.
-    """
-    limits = services.settings.link_limits
-    hit(services, f"address:{normal_address(email) or email}", limits.per_address)
-    if client is not None:
-        hit(services, f"client:{client}", limits.per_client)
-    enqueue(services, LINK_LOOKUP, recipient=email)
-    wake(services)
 
 
 # -- notifications -------------------------------------------------------------------

@@ -4,39 +4,26 @@ records, and recording it). Open only to the officer; parse and format only."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf
 
-from ..errors import NotAllowed
-from ..policy.audit_words import audit_words
+from ..policy.words.audit import audit_words
 from ..rights.access_review import review_month, sign_review
 from ..rights.audit import record_operator_access
 from ..rights.audit_pack import audit_report, parse_period_bounds, report_csv
 from ..services import Services
-from .http import client_address, render_page, request_fields, wants_json
+from .http import client_address, officer_guard, render_page, request_fields, wants_json
 
 __all__ = ["add_audit_routes"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def add_audit_routes(
     bp: Blueprint, services: Services, *, check_csrf: Callable[[], None], language: Callable[[], str]
 ) -> None:
-    def officer_only(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not services.is_officer():
-                raise NotAllowed("the officer pages are open only to the privacy officer")
-            if request.method == "POST":
-                check_csrf()
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
+    officer_only = officer_guard(services, check_csrf)
 
     def audit(task: str) -> None:
         ip = client_address(services.settings.trusted_proxies)

@@ -3,7 +3,9 @@ and the one place where domain errors become HTTP answers."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, default_exceptions
@@ -14,6 +16,9 @@ from ..errors import InvalidRequest, NotAllowed, NotFound, PrivacyError, RateLim
 from ..policy import i18n
 from ..policy.render import template_variables
 
+if TYPE_CHECKING:
+    from ..services import Services
+
 __all__ = [
     "STATUS",
     "check_language",
@@ -21,12 +26,15 @@ __all__ = [
     "json_body",
     "maybe_url",
     "no_store",
+    "officer_guard",
     "register_error_handlers",
     "render_page",
     "request_fields",
     "safe_next",
     "wants_json",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Domain error -> HTTP status; anything else of ours is a 500 (a bug).
 STATUS: dict[type[PrivacyError], int] = {
@@ -143,3 +151,21 @@ def register_error_handlers(bp: Blueprint) -> None:
             raise error
         # The same answer werkzeug's own HTTP error would give, so hosts see no difference.
         return http_error(default_exceptions[code](description=error.message))
+
+
+def officer_guard(services: Services, check_csrf: Callable[[], None]) -> Callable[[F], F]:
+    """The decorator of every officer page (web/officer_views.py, web/audit_views.py):
+    open only to whom ``@privacy.officer_loader`` names, and a POST carries the CSRF token."""
+
+    def officer_only(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not services.is_officer():
+                raise NotAllowed("the officer pages are open only to the privacy officer")
+            if request.method == "POST":
+                check_csrf()
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return officer_only

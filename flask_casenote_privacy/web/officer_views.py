@@ -5,14 +5,13 @@ operator access record of every view or export, is in ``rights/desk.py``."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_wtf.csrf import generate_csrf
 
-from ..errors import InvalidRequest, NotAllowed
+from ..errors import InvalidRequest
 from ..retention.ledger import destruction_history
 from ..rights import desk
 from ..rights.audit import operator_access_history
@@ -22,26 +21,15 @@ from ..rights.identity import IDENTITY_CHECKS, REQUESTERS
 from ..rights.outbox import undelivered
 from ..rights.requests import CHANNELS, KINDS
 from ..services import Services
-from .http import client_address, maybe_url, render_page, request_fields, wants_json
+from .http import client_address, maybe_url, officer_guard, render_page, request_fields, wants_json
 
 __all__ = ["add_officer_routes"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def add_officer_routes(
     bp: Blueprint, services: Services, *, check_csrf: Callable[[], None], language: Callable[[], str]
 ) -> None:
-    def officer_only(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not services.is_officer():
-                raise NotAllowed("the officer pages are open only to the privacy officer")
-            if request.method == "POST":
-                check_csrf()
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
+    officer_only = officer_guard(services, check_csrf)
 
     def operator() -> desk.Operator:
         return desk.Operator(services.current_operator(), client_address(services.settings.trusted_proxies))

@@ -12,9 +12,10 @@ from flask_wtf.csrf import generate_csrf
 from ..errors import InvalidRequest, NotFound, SignInRequired, TokenError
 from ..rights.export import export_subject
 from ..rights.grounds import withhold
+from ..rights.links import read_withdraw_link, request_withdraw_link
 from ..rights.objections import object_to_request
 from ..rights.records import get_request
-from ..rights.requests import read_withdraw_link, register_request, request_withdraw_link
+from ..rights.requests import register_request
 from ..services import Services
 from .http import client_address, render_page, request_fields, wants_json
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .member import MEMBER_PAGES
+from .officer import OFFICER_PAGES
+from .policy import POLICY_PAGE
+
 __all__ = ["audit_words"]
 
 _WORDS: dict[str, tuple[str, str]] = {
@@ -17,25 +21,17 @@ _WORDS: dict[str, tuple[str, str]] = {
     "oldest": ("가장 오래된 기록", "Oldest"),
     "next_expiry": ("다음 파기 예정", "Next expiry"),
     "overdue": ("기한 경과(미파기)", "Past expiry"),
-    "statute": ("근거", "Legal basis"),
     "requests": ("정보주체 요구 처리 현황", "Data-subject requests against their deadlines"),
     "id": ("번호", "Id"),
-    "kind": ("종류", "Kind"),
-    "status": ("상태", "Status"),
-    "received": ("접수", "Received"),
     "due": ("처리기한", "Due"),
-    "completed": ("처리", "Completed"),
     "deadline": ("기한 준수", "Deadline"),
     "on_time": ("기한 내", "on time"),
     "late": ("지연", "late"),
     "open": ("처리 중", "open"),
-    "refused": ("거절", "refused"),
-    "ground": ("거절 사유", "Refusal ground"),
     "total": ("합계", "Total"),
     "destructions": ("개인정보 파기 관리대장", "Destruction ledger (파기 관리대장)"),
     "date": ("파기 일시", "Destroyed at"),
     "items": ("파기 항목", "Items"),
-    "count": ("건수", "Count"),
     "method": ("파기 방법", "Method"),
     "executor": ("파기 처리자", "Run by"),
     "approved_by": ("파기 승인자", "Approved by"),
@@ -53,10 +49,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "chain_ok": ("이상 없음", "intact"),
     "chain_broken": ("손상됨", "BROKEN"),
     "versions": ("처리방침 변경 이력", "Policy versions"),
-    "version": ("버전", "Version"),
     "recorded_at": ("기록 시각", "Recorded at"),
     "none": ("없음", "none"),
-    "back": ("← 요청 관리", "← Requests"),
     "show": ("보기", "Show"),
     "from": ("시작일", "From"),
     "to": ("종료일", "To"),
@@ -77,6 +71,24 @@ _WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The audit pages' words that the other pages say too, by their key there (one source each).
+_SHARED = {
+    "statute": "officer.statute",
+    "kind": "officer.kind",
+    "status": "status",
+    "received": "received",
+    "completed": "completed",
+    "refused": "status.refused",
+    "ground": "officer.refusal",
+    "count": "count",
+    "version": "version",
+    "back": "officer.back",
+}
+
+
 def audit_words(lang: str) -> dict[str, str]:
+    """The audit pages' words in ``lang`` (Korean unless it is English)."""
     index = 1 if lang == "en" else 0
-    return {key: pair[index] for key, pair in _WORDS.items()}
+    pages = {**POLICY_PAGE, **MEMBER_PAGES, **OFFICER_PAGES}
+    shared = {key: pages[ui_key]["en" if index else "ko"] for key, ui_key in _SHARED.items()}
+    return {key: pair[index] for key, pair in _WORDS.items()} | shared

@@ -7,20 +7,21 @@ sets each with ``setdefault`` so the host's values always win.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 
-from .errors import ConfigurationError
-from .mail import MailSettings
-from .periods import Period, PeriodError, parse_period, zone
-from .policy.loader import CAPTURE_RETENTION, PROVISION_RETENTION, PolicyError, load_policy, usage_problems
-from .policy.model import Policy
+from ..errors import ConfigurationError
+from ..mail import MailSettings
+from ..periods import Period, PeriodError, parse_period, zone
+from ..policy.loader import PolicyError, load_policy
+from ..policy.model import Policy
+from ..policy.usage import CAPTURE_RETENTION, PROVISION_RETENTION, usage_problems
+from .capture import check_capture
+from .rights import ACCESS_REVIEW_DEFAULTS, AccessReview, LinkLimits, access_review, link_limits
+from .urls import database_url, external_url, same_database
 
 __all__ = ["DEFAULTS", "Settings", "apply_defaults", "read_settings"]
 
@@ -68,13 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_PROVISION_RETENTION": PROVISION_RETENTION,
     "PRIVACY_OPERATOR_ACCESS_PERIOD": "P1Y",
     "PRIVACY_HASH_KEY": None,  # None: derived from SECRET_KEY
-    # the monthly review of operator access records (flask privacy audit access)
-    "PRIVACY_ACCESS_REVIEW": {
-        "working_hours": "09:00-19:00",
-        "working_days": "mon-fri",
-        "exports_per_day": 10,
-        "subjects_per_day": 50,
-    },
+    # the monthly review of operator access records (flask privacy audit access; config/rights.py)
+    "PRIVACY_ACCESS_REVIEW": ACCESS_REVIEW_DEFAULTS,
     "PRIVACY_PURGE_APPROVER": None,  # the scheduled purge's approver in the ledger; None: "schedule"
     # mail
     "PRIVACY_MAIL_SERVER": None,
@@ -87,68 +83,6 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_MAIL_TIMEOUT": 10.0,
     "PRIVACY_MAIL_RETRY_WINDOW": "P3D",  # how long the outbox retries a notice before giving up
 }
-
-
-@dataclass(frozen=True)
-class LinkLimits:
-    """(at most N, per S seconds) for the withdrawal-link route."""
-
-    per_address: tuple[int, int]
-    per_client: tuple[int, int]
-
-
-_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-
-
-def _rate(key: str, text: object) -> tuple[int, int]:
-    """``"3/hour"`` -> ``(3, 3600)``."""
-    count, _, unit = str(text).partition("/")
-    if not count.strip().isdigit() or int(count) < 1 or unit.strip() not in _UNITS:
-        raise ConfigurationError(key, f"{text!r} must read like '3/hour' (units: {', '.join(_UNITS)})")
-    return int(count), _UNITS[unit.strip()]
-
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class AccessReview:
-    """What the monthly review flags: access outside ``hours`` (start, end minutes of
-    the day) or ``days`` (0 = Monday), more than ``exports_per_day`` exports or
-    ``subjects_per_day`` members' data seen by one operator in a day."""
-
-    hours: tuple[int, int]
-    days: frozenset[int]
-    exports_per_day: int
-    subjects_per_day: int
-
-
-def _access_review(raw: object) -> AccessReview:
-    key, problems = "PRIVACY_ACCESS_REVIEW", []
-    data = dict(DEFAULTS[key]) | (raw if isinstance(raw, dict) else {})
-    hours = str(data["working_hours"]).split("-")
-    try:
-        start, end = (int(h.split(":")[0]) * 60 + int(h.split(":")[1]) for h in hours)
-        if len(hours) != 2 or not 0 <= start < end <= 24 * 60:
-            raise ValueError
-    except (ValueError, IndexError):
-        problems.append(f"working_hours {data['working_hours']!r} must read like '09:00-19:00'")
-        start, end = 0, 0
-    first, _, last = str(data["working_days"]).partition("-")
-    if first not in _DAYS or (last or first) not in _DAYS:
-        problems.append(f"working_days {data['working_days']!r} must read like 'mon-fri'")
-        first = last = "mon"
-    days = frozenset(range(_DAYS.index(first), _DAYS.index(last or first) + 1))
-    for name in ("exports_per_day", "subjects_per_day"):
-        if not isinstance(data[name], int) or isinstance(data[name], bool) or data[name] < 1:
-            problems.append(f"{name} {data[name]!r} must be a whole number, 1 or more")
-    if not isinstance(raw, dict):
-        problems.append("must be a dict")
-    else:
-        problems += [f"unknown key {u!r}" for u in sorted(set(raw) - set(DEFAULTS[key]))]
-    if problems:
-        raise ConfigurationError(key, "; ".join(problems))
-    return AccessReview((start, end), days, data["exports_per_day"], data["subjects_per_day"])
 
 
 @dataclass(frozen=True)
@@ -204,8 +138,8 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
 
     _check_usage(config, loaded)
 
-    main = _database_url(app, "PRIVACY_DATABASE_URI", MAIN_SQLITE)
-    archive = _database_url(app, "PRIVACY_ARCHIVE_DATABASE_URI", ARCHIVE_SQLITE)
+    main = database_url(app, "PRIVACY_DATABASE_URI", MAIN_SQLITE)
+    archive = database_url(app, "PRIVACY_ARCHIVE_DATABASE_URI", ARCHIVE_SQLITE)
     if same_database(main, archive):
         raise ConfigurationError(
             "PRIVACY_ARCHIVE_DATABASE_URI",
@@ -234,7 +168,7 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
             "PRIVACY_DEFAULT_LANGUAGE",
             f"{default_language!r} is not a language of the policy ({', '.join(loaded.languages)})",
         )
-    _check_capture(config, loaded)
+    check_capture(config, loaded)
     options = config["PRIVACY_ENGINE_OPTIONS"]
     if not isinstance(options, dict):
         raise ConfigurationError("PRIVACY_ENGINE_OPTIONS", "must be a dict of create_engine() arguments")
@@ -245,7 +179,7 @@ def read_settings(app: Flask, policy: Policy | str | None = None) -> Settings:
         timezone=tz_name,
         url_prefix=prefix,
         default_language=default_language,
-        external_url=_external_url(app),
+        external_url=external_url(app),
         auto_upgrade=bool(config["PRIVACY_AUTO_UPGRADE"]),
         engine_options=options,
         capture_retention=config["PRIVACY_CAPTURE_RETENTION"],
@@ -291,8 +225,8 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
         "token_max_age": max_age,
         "hash_key": hash_key,
         "mail_retry_window": periods["PRIVACY_MAIL_RETRY_WINDOW"],
-        "link_limits": _link_limits(config["PRIVACY_LINK_LIMITS"]),
-        "access_review": _access_review(config["PRIVACY_ACCESS_REVIEW"]),
+        "link_limits": link_limits(config["PRIVACY_LINK_LIMITS"]),
+        "access_review": access_review(config["PRIVACY_ACCESS_REVIEW"]),
         "purge_approver": str(config["PRIVACY_PURGE_APPROVER"] or "schedule")[:191],
         "mail": MailSettings(
             server=config["PRIVACY_MAIL_SERVER"],
@@ -307,13 +241,6 @@ def _rights_settings(config: Any, policy: Policy) -> dict[str, Any]:
     }
 
 
-def _link_limits(raw: object) -> LinkLimits:
-    key = "PRIVACY_LINK_LIMITS"
-    if not isinstance(raw, dict) or set(raw) != {"per_address", "per_client"}:
-        raise ConfigurationError(key, 'must be {"per_address": "3/hour", "per_client": "20/hour"}')
-    return LinkLimits(_rate(key, raw["per_address"]), _rate(key, raw["per_client"]))
-
-
 def _check_usage(config: Any, policy: Policy) -> None:
     """What the extension asks of the policy (``usage_problems``, which ``flask
     privacy policy check`` reports too): every problem in one error."""
@@ -326,118 +253,3 @@ def _check_usage(config: Any, policy: Policy) -> None:
         keys = ", ".join(dict.fromkeys(key for key, _ in found))
         where = policy.source or "the policy"
         raise ConfigurationError(keys, f"{where}: " + "; ".join(f"{key}: {problem}" for key, problem in found))
-
-
-ACCESS_EVENT_TARGETS = ("both", "database", "log")
-
-
-def access_events(config: Any) -> str:
-    """Where access events go: ``"both"`` (a row in the access log and the
-    ``http.access`` log event), ``"database"`` (the row only) or ``"log"`` (the
-    event only, for a log pipeline that keeps and purges it). ``PRIVACY_LOG_ACCESS
-    = False`` is the older spelling of ``"database"``."""
-    value = config.get("PRIVACY_ACCESS_EVENTS")
-    log_access = bool(config.get("PRIVACY_LOG_ACCESS", True))
-    if value is None:
-        return "both" if log_access else "database"
-    if value not in ACCESS_EVENT_TARGETS:
-        raise ConfigurationError(
-            "PRIVACY_ACCESS_EVENTS", f"{value!r} must be one of {', '.join(map(repr, ACCESS_EVENT_TARGETS))}"
-        )
-    if not log_access and value != "database":
-        raise ConfigurationError(
-            "PRIVACY_ACCESS_EVENTS",
-            f"{value!r} logs access events but PRIVACY_LOG_ACCESS is False; set only PRIVACY_ACCESS_EVENTS",
-        )
-    return str(value)
-
-
-def _check_capture(config: Any, policy: Policy) -> None:
-    """The capture and writer keys: a clear error now rather than a 500 later."""
-    access_events(config)
-    for key in ("PRIVACY_TRUSTED_PROXIES",):
-        value = config[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ConfigurationError(key, f"{value!r} must be a whole number of proxy hops (0 or more)")
-    for key in ("PRIVACY_WRITER_BATCH_SIZE", "PRIVACY_WRITER_QUEUE_SIZE", "PRIVACY_CONSENT_COOKIE_MAX_AGE"):
-        value = config[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigurationError(key, f"{value!r} must be a positive whole number")
-    for key in (
-        "PRIVACY_CAPTURE_EXCLUDE",
-        "PRIVACY_CAPTURE_QUERY_PARAMS",
-        "PRIVACY_CAPTURE_COOKIES",
-        "PRIVACY_CAPTURE_SECRET_ENDPOINTS",
-    ):
-        value = config[key]
-        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            raise ConfigurationError(key, f"{value!r} must be a list of strings")
-    linger = config["PRIVACY_WRITER_LINGER_SECONDS"]
-    if not isinstance(linger, (int, float)) or isinstance(linger, bool) or not 0 <= linger <= 60:
-        raise ConfigurationError("PRIVACY_WRITER_LINGER_SECONDS", f"{linger!r} must be a number of seconds, 0 to 60")
-    if not isinstance(config["PRIVACY_WRITER_INLINE"], bool):
-        raise ConfigurationError("PRIVACY_WRITER_INLINE", f"{config['PRIVACY_WRITER_INLINE']!r} must be True or False")
-    items = {i.id for i in policy.items}
-    fields = config["PRIVACY_LOG_FIELD_ITEMS"]
-    if not isinstance(fields, dict):
-        raise ConfigurationError("PRIVACY_LOG_FIELD_ITEMS", "must be a dict of log field name -> item id")
-    unknown = sorted(v for v in fields.values() if v not in items)
-    if unknown:
-        raise ConfigurationError(
-            "PRIVACY_LOG_FIELD_ITEMS", f"unknown item id(s) {unknown}; the policy declares {sorted(items)}"
-        )
-
-
-def _external_url(app: Flask) -> str | None:
-    """The base of every absolute link in mail, from configuration only: a forged
-    ``Host`` header must never choose where a member's withdrawal link points."""
-    config = app.config
-    raw = config["PRIVACY_EXTERNAL_URL"]
-    if raw is None and config.get("SERVER_NAME"):
-        scheme = config.get("PREFERRED_URL_SCHEME") or "http"
-        root = (config.get("APPLICATION_ROOT") or "/").rstrip("/")
-        raw = f"{scheme}://{config['SERVER_NAME']}{root}"
-    if raw is None:
-        if app.debug or app.testing:
-            return None  # links fall back to the request's host: for development only
-        raise ConfigurationError(
-            "PRIVACY_EXTERNAL_URL",
-            "mails carry links to this site; set PRIVACY_EXTERNAL_URL to its public base URL "
-            "(e.g. 'https://www.example.com'), or Flask's SERVER_NAME (and PREFERRED_URL_SCHEME). "
-            "Links are never built from the request's Host header",
-        )
-    parts = urlsplit(raw) if isinstance(raw, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigurationError(
-            "PRIVACY_EXTERNAL_URL", f"{raw!r} must be an http(s) base URL such as 'https://www.example.com'"
-        )
-    return str(raw).rstrip("/")
-
-
-def _database_url(app: Flask, key: str, default_file: str) -> URL:
-    raw = app.config[key]
-    if raw is None:
-        os.makedirs(app.instance_path, exist_ok=True)
-        return URL.create("sqlite", database=os.path.join(app.instance_path, default_file))
-    try:
-        url = make_url(raw)
-    except (ArgumentError, ValueError) as exc:
-        raise ConfigurationError(key, f"{raw!r} is not a SQLAlchemy database URL ({exc})") from exc
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        path = url.database
-        if not os.path.isabs(path):
-            # Relative SQLite paths live in the instance folder, as in Flask-SQLAlchemy.
-            os.makedirs(app.instance_path, exist_ok=True)
-            url = url.set(database=os.path.join(app.instance_path, path))
-    return url
-
-
-def same_database(a: URL, b: URL) -> bool:
-    """Whether two URLs name the same database (driver and credentials aside)."""
-    if a.get_backend_name() != b.get_backend_name():
-        return False
-    if a.get_backend_name() == "sqlite":
-        if not a.database or a.database == ":memory:" or not b.database or b.database == ":memory:":
-            return False
-        return os.path.realpath(a.database) == os.path.realpath(b.database)
-    return (a.host or "localhost", a.port, a.database) == (b.host or "localhost", b.port, b.database)
