@@ -137,9 +137,7 @@ def test_upgrade_makes_this_and_the_next_three_months_and_capture_lands_in_its_m
     assert ensure_partitions(engine, privacy.now()) == []  # idempotent
 
 
-def test_a_row_of_a_month_without_partition_waits_in_default_then_moves_to_its_month(
-    pg_app: Flask, clock: Any
-) -> None:
+def test_a_row_of_a_month_without_partition_waits_in_default_then_moves_to_its_month(pg_app: Flask, clock: Any) -> None:
     privacy = pg_app.extensions["privacy"]
     engine = privacy.services.databases.main
     clock.set("2027-06-15T12:00:00+09:00")  # nobody made partitions since November
@@ -159,11 +157,18 @@ def test_a_row_of_a_month_without_partition_waits_in_default_then_moves_to_its_m
 def seed(app: Flask) -> dict[str, list[dict[str, Any]]]:
     """Rows in two whole past months, the boundary month either side of NOW, and later."""
     groups = {
-        "dropped": [row(datetime(2026, 12, 3, tzinfo=UTC)), row(datetime(2026, 12, 31, 23, tzinfo=UTC), "security")]
-        + [row(datetime(2027, 1, d, tzinfo=UTC)) for d in (1, 9, 31)],
+        "dropped": [
+            row(datetime(2026, 12, 3, tzinfo=UTC)),
+            row(datetime(2026, 12, 31, 23, tzinfo=UTC), "security"),
+            *[row(datetime(2027, 1, d, tzinfo=UTC)) for d in (1, 9, 31)],
+        ],
         "deleted": [row(datetime(2027, 2, 1, tzinfo=UTC)), row(NOW, "security")],  # NOW itself: expired
-        "kept": [row(NOW + timedelta(microseconds=1)), row(datetime(2027, 2, 28, tzinfo=UTC), "security")]
-        + [row(datetime(2027, 3, 1, tzinfo=UTC)), row(datetime(2027, 5, 20, tzinfo=UTC))],
+        "kept": [
+            row(NOW + timedelta(microseconds=1)),
+            row(datetime(2027, 2, 28, tzinfo=UTC), "security"),
+            row(datetime(2027, 3, 1, tzinfo=UTC)),
+            row(datetime(2027, 5, 20, tzinfo=UTC)),
+        ],
     }
     privacy = app.extensions["privacy"]
     with app.app_context():

@@ -18,6 +18,7 @@ Create Date: 2026-11-30
 """
 
 from alembic import op
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 
 from flask_casenote_privacy.storage.partitions import DEFAULT_PARTITION, PARENT, partition_name
@@ -68,7 +69,7 @@ def upgrade() -> None:
         text(f"SELECT DISTINCT date_trunc('month', expires_at) FROM {OLD}")  # noqa: S608 - constant
     )
     for (month,) in months.all():
-        upper = month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
+        upper = month + relativedelta(months=1)
         op.execute(
             f"CREATE TABLE {partition_name(month)} PARTITION OF {PARENT} "
             f"FOR VALUES FROM ('{month.isoformat(' ')}') TO ('{upper.isoformat(' ')}')"
