@@ -49,11 +49,11 @@ from flask_casenote_privacy.retention.purge import purge
 from flask_casenote_privacy.retention.report import PurgeReport, Run
 from flask_casenote_privacy.storage.engines import make_engine
 from flask_casenote_privacy.storage.migrate import SCRIPT_LOCATIONS
-from flask_casenote_privacy.storage.partitions import ensure_partitions
+from flask_casenote_privacy.storage.partitions import ensure_partitions, partitions
 from flask_casenote_privacy.storage.tables import access_log, destructions
 
 MIN_RATIO = 20.0  # DELETE time / partition purge time
-MAX_LOCK_MS = 100.0  # longest hold of the parent's lock by a DROP
+MAX_LOCK_MS = 100.0  # longest wait of capture's insert behind the purge's locks
 MAX_P99_FACTOR = 2.0  # inserter p99 during the purge / idle
 START = datetime(2026, 1, 1)
 NOW = datetime(2026, 7, 2, tzinfo=timezone.utc)  # 6 whole months and the first day of July
@@ -103,6 +103,16 @@ class Inserter(threading.Thread):
 
     def window(self, start: float, end: float) -> list[float]:
         return sorted(s for t, s in self.samples if start <= t < end)
+
+
+def wal_lsn(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT pg_current_wal_lsn()")).scalar_one())
+
+
+def wal_bytes(engine: Engine, since: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :s)"), {"s": since}).scalar_one())
 
 
 def pct(values: list[float], q: float) -> float:
@@ -213,6 +223,8 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
     months_end = NOW.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     flat_s: dict[str, float] = {}
     deleted_rows = 0
+    wal: dict[str, int] = {}
+    delete_started, wal_at = time.perf_counter(), wal_lsn(flat_engine)
     for step, bound, op in (("months", months_end, "<"), ("boundary", NOW, "<=")):
         started = time.perf_counter()
         with flat_engine.begin() as conn:
@@ -223,6 +235,8 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
     with flat_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM privacy_access_log")  # what the DELETE leaves to do
     flat_s["vacuum"] = time.perf_counter() - started
+    during_delete = inserter.window(delete_started, time.perf_counter())
+    wal["delete"] = wal_bytes(flat_engine, wal_at)
     with flat_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("CHECKPOINT")
     print(
@@ -233,6 +247,9 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
 
     timer = LockTimer(engine)
     timed_commits(engine, timer)
+    with engine.connect() as conn:
+        months_before = len(partitions(conn))
+    wal_at = wal_lsn(engine)
     with app.app_context():
         started = time.perf_counter()
         report = PurgeReport(Run(uuid.uuid4().hex, NOW, "benchmark", None), dry_run=False)
@@ -242,6 +259,9 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
         purge_end = time.perf_counter()
     purge_s = purge_end - started
     during = inserter.window(started, purge_end)
+    wal["purge"] = wal_bytes(engine, wal_at)
+    with engine.connect() as conn:
+        months_dropped = months_before - len(partitions(conn))
     inserter.stop()
     print(f"partition purge: drops {drop_s:.2f} s ({dropped:,} rows), whole purge {purge_s:.2f} s", flush=True)
 
@@ -260,14 +280,17 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
     longest_drop = max(timer.drops, default=0.0) * 1000
     p99_idle, p99_during = pct(idle, 0.99), pct(during, 0.99)
     print()
-    print("| measure | idle | during the purge |")
-    print("|---|---:|---:|")
-    print(f"| inserts | {len(idle):,} | {len(during):,} |")
+    print("| inserter (partitioned log) | idle | during DELETE + VACUUM of the other copy | during the purge |")
+    print("|---|---:|---:|---:|")
+    print(f"| inserts | {len(idle):,} | {len(during_delete):,} | {len(during):,} |")
     for label, q in (("p50 ms", 0.5), ("p99 ms", 0.99)):
-        print(f"| insert {label} | {pct(idle, q):.1f} | {pct(during, q):.1f} |")
-    print(f"| insert max ms | {max(idle, default=0) * 1000:.1f} | {max(during, default=0) * 1000:.1f} |")
+        print(f"| insert {label} | {pct(idle, q):.1f} | {pct(during_delete, q):.1f} | {pct(during, q):.1f} |")
+    top = [max(w, default=0) * 1000 for w in (idle, during_delete, during)]
+    print(f"| insert max ms | {top[0]:.1f} | {top[1]:.1f} | {top[2]:.1f} |")
     print(
-        f"\npartitions dropped: {len(timer.drops)}; longest purge transaction "
+        f"\npartitions dropped: {months_dropped}; WAL written: DELETE + VACUUM {wal['delete'] / 2**20:,.0f} MiB, "
+        f"partition purge {wal['purge'] / 2**20:,.0f} MiB (both include the inserter's); "
+        f"longest DROP statement to commit {longest_drop:.0f} ms; longest purge transaction "
         f"{max(timer.transactions, default=0) * 1000:.0f} ms; ledger methods: {methods}"
     )
     print(
@@ -276,7 +299,10 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
     )
     checks = [
         ("DELETE / DROP of the whole past months", f"{ratio:.1f}", f"≥ {MIN_RATIO:g}", ratio >= MIN_RATIO),
-        ("longest DROP-to-commit (ms)", f"{longest_drop:.1f}", f"≤ {MAX_LOCK_MS:g}", longest_drop <= MAX_LOCK_MS),
+        # What capture lived through: an insert waits on the parent's lock while a DROP
+        # holds it (DROP-to-commit above also counts the lock wait, the file unlinks and
+        # this process's own threads sharing the GIL).
+        ("longest insert during the purge (ms)", f"{top[2]:.1f}", f"≤ {MAX_LOCK_MS:g}", top[2] <= MAX_LOCK_MS),
         (
             "insert p99 during / idle",
             f"{p99_during:.1f} / {p99_idle:.1f}",
@@ -289,8 +315,8 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
     ]
     print("\n| check | value | target | result |")
     print("|---|---:|---|---|")
-    for label, value, target, ok in checks:
-        print(f"| {label} | {value} | {target} | {'PASS' if ok else 'FAIL'} |")
+    for label, value, goal, ok in checks:
+        print(f"| {label} | {value} | {goal} | {'PASS' if ok else 'FAIL'} |")
     privacy.services.databases.dispose()
     flat_engine.dispose()
     failed = [label for label, _, _, ok in checks if not ok]

@@ -163,6 +163,9 @@ def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: s
     elif conn.dialect.name == "postgresql":
         # By physical row address: a TID scan, not a join back through the primary key
         # (2-3x faster). A row deleted meanwhile by another purge is skipped, not counted.
+        # Partitioned (main_0015), a ctid is per partition: one of the list may also name a
+        # row of another month, deleted only if it matches `where` too (expired, this class),
+        # and counted by rowcount like any other.
         ctid: Any = literal_column("ctid")
         by_address = select(ctid).select_from(t).where(*where).order_by(t.c.expires_at).limit(batch_size)
         stmt = delete(t).where(ctid == func.any(func.array(by_address.scalar_subquery())), *where)
