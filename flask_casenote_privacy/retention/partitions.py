@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ..storage.partitions import LOCK_TIMEOUT, is_partitioned, lock_not_available, partitions
 from .ledger import statute_of, write_ledger
@@ -53,9 +53,10 @@ def drop_expired_partitions(
             try:
                 with engine.begin() as conn:
                     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-                    # SHARE: no row can be added to (or taken from) this month while it is
-                    # counted; capture writes to other months and is not held.
-                    conn.execute(text(f"LOCK TABLE {part.name} IN SHARE MODE"))
+                    # No row can be added to (or taken from) this month while it is counted,
+                    # and a second purge waits for this one (then finds the month gone);
+                    # reads go on, and capture writes to other months and is not held.
+                    conn.execute(text(f"LOCK TABLE {part.name} IN SHARE ROW EXCLUSIVE MODE"))
                     counts = conn.execute(
                         text(f"SELECT retention, count(*) FROM {part.name} GROUP BY retention")  # noqa: S608
                     ).all()
@@ -64,6 +65,10 @@ def drop_expired_partitions(
                     for retention, count in counts:
                         write_ledger(conn, services, report.run, retention, TARGET, int(count), DROP_METHOD)
                     conn.execute(text(f"DROP TABLE {part.name}"))
+            except ProgrammingError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "42P01":
+                    raise
+                counts = []  # another purge dropped (and counted) it first
             except OperationalError as exc:
                 if not lock_not_available(exc):
                     raise
