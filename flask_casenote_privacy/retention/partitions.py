@@ -1,13 +1,14 @@
 """PostgreSQL: destroying the access log a month at a time (since ``main_0015``).
 
 Every monthly partition whose upper bound is at or before the purge's ``now`` holds
-only expired rows: it is counted by class (the destruction ledger still counts every
-row, 개인정보 보호법 제21조 제3항 and 시행령 제16조) and dropped, in one transaction,
-the ledger rows written before the DROP. ``lock_timeout`` bounds how long the DROP
-may queue capture's inserts behind it; a partition whose lock was not had after a
-few tries is left to the batched DELETE that follows (slower, same result). The
-boundary month (the one ``now`` falls in) and DEFAULT are purged by that DELETE, by
-the exact expiry. SQLite and MariaDB never come here.
+only expired rows (개인정보 보호법 제21조 제1항: destroyed without delay once past
+its period): it is counted by class into the destruction ledger (파기 기록), which
+still counts every row, and dropped, in one transaction, the ledger rows written
+before the DROP. ``lock_timeout`` bounds how long the DROP may queue capture's
+inserts behind it; a partition whose lock was not had after a few tries is left to
+the batched DELETE that follows (slower, same result). The boundary month (the one
+``now`` falls in) and DEFAULT are purged by that DELETE, by the exact expiry.
+SQLite and MariaDB never come here.
 """
 
 from __future__ import annotations
