@@ -56,3 +56,22 @@ def test_server_benchmark_serves_both_apps_and_finds_every_row() -> None:
 def test_purge_benchmark_runs_small() -> None:
     out = _run("benchmarks/purge.py", "--rows", "2000", "--no-check")
     assert "| expired rows left after the purge | 0 | = 0 | PASS |" in out
+
+
+def test_partition_purge_benchmark_runs_small() -> None:
+    """PostgreSQL only: the partition purge against a DELETE, with an inserter running."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get("PRIVACY_TEST_POSTGRESQL_URL")
+    if not server:
+        pytest.skip("PRIVACY_TEST_POSTGRESQL_URL is not set")
+    url = make_url(server).set(database=f"privacy_bench_partition_{os.getpid()}")
+    out = _run(
+        "benchmarks/partition_purge.py",
+        *("--rows", "20000", "--no-check", "--database-url", url.render_as_string(hide_password=False)),
+    )
+    assert "| expired rows left | 0 | = 0 | PASS |" in out
+    assert next(line for line in out.splitlines() if line.startswith("| ledger sum |")).endswith("| PASS |")
+    assert "partitions dropped: 6;" in out

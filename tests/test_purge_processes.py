@@ -191,7 +191,8 @@ def test_a_purge_killed_mid_run_is_completed_by_the_next_with_the_ledger_still_m
     killed = deployment.ledger()
     assert len(killed) == 1
     assert killed[0]["count"] == expired - left  # the ledger matches exactly what the killed run destroyed
-    assert killed[0]["count"] % 100 == 0  # whole batches only: each committed with its count
+    if deployment.engine.dialect.name != "postgresql":  # PostgreSQL: whole months too (main_0015)
+        assert killed[0]["count"] % 100 == 0  # whole batches only: each committed with its count
 
     code, out, err = deployment.run("purge", "--now", NOW, "--batch-size", "100", "--format", "json")
     assert code == 0, err

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -121,9 +121,14 @@ def write_ledger(
         conn.execute(stmt.on_duplicate_key_update(count=table.c.count + stmt.inserted["count"]))
         return
     upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table).values(row)
+    # One run may destroy a class by two methods (PostgreSQL: whole partitions dropped,
+    # then the boundary month's rows deleted): the row names both.
+    both = func.substr(table.c.method + " + " + upsert.excluded["method"], 1, 255)
+    method_now = case((table.c.method.contains(upsert.excluded["method"]), table.c.method), else_=both)
     conn.execute(
         upsert.on_conflict_do_update(
-            index_elements=["run_id", "retention", "target"], set_={"count": table.c.count + upsert.excluded["count"]}
+            index_elements=["run_id", "retention", "target"],
+            set_={"count": table.c.count + upsert.excluded["count"], "method": method_now},
         )
     )
 

@@ -23,11 +23,13 @@ from sqlalchemy.engine import Connection
 from ..storage import archive_tables as archive_db
 from ..storage.access_chain import chain_key, destroy_expired_prefix
 from ..storage.engines import as_utc
+from ..storage.partitions import ensure_partitions
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
 from .guardian_purge import purge_guardians
 from .ledger import INTERNAL_CLASSES, method_of, statute_of, write_ledger
 from .mail_addresses import ADDRESS_CLASS, expire_mail_addresses
+from .partitions import drop_expired_partitions
 from .report import PurgeReport, Run
 from .scrub import scrub_all
 from .source_purge import purge_sources
@@ -96,6 +98,9 @@ def purge(
     for target in TARGETS:
         engine = services.databases.main if target.database == "main" else services.databases.archive
         if not dry_run:
+            if target.table is access_log:  # PostgreSQL: whole past months first, then the boundary
+                ensure_partitions(engine, services.now())
+                drop_expired_partitions(services, engine, report, now, wanted)
             _destroy_expired(scope, engine, target, batch_size)
         _tally(scope, engine, target, expired=dry_run)
     # Host rows past their class's period, member or not (개인정보 보호법 제21조 제1항).
@@ -158,6 +163,9 @@ def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: s
     elif conn.dialect.name == "postgresql":
         # By physical row address: a TID scan, not a join back through the primary key
         # (2-3x faster). A row deleted meanwhile by another purge is skipped, not counted.
+        # Partitioned (main_0015), a ctid is per partition: one of the list may also name a
+        # row of another month, deleted only if it matches `where` too (expired, this class),
+        # and counted by rowcount like any other.
         ctid: Any = literal_column("ctid")
         by_address = select(ctid).select_from(t).where(*where).order_by(t.c.expires_at).limit(batch_size)
         stmt = delete(t).where(ctid == func.any(func.array(by_address.scalar_subquery())), *where)

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 from ..policy.model import Policy
 from . import archive_tables, tables
 from .engines import Databases
+from .partitions import ensure_partitions, is_partition_name
 from .tables import record_policy_version
 
 __all__ = [
@@ -63,7 +64,7 @@ def exclude_privacy_tables(name: str | None, type_: str, parent_names: Mapping[s
     (or ``context.configure(..., include_name=exclude_privacy_tables)`` in a plain
     Alembic ``env.py``). The extension's schema stays with ``flask privacy db upgrade``.
     """
-    return not (type_ == "table" and name in PRIVACY_TABLES)
+    return not (type_ == "table" and (name in PRIVACY_TABLES or is_partition_name(name)))
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,11 @@ def upgrade_database(engine: Engine, which: str) -> UpgradeResult:
 
 
 def upgrade_all(databases: Databases, policy: Policy, now: datetime) -> list[UpgradeResult]:
-    """Upgrade the main and the archive database, then record the policy text in force."""
+    """Upgrade the main and the archive database, record the policy text in force, and
+    (PostgreSQL) create the access log's partitions for this and the next 3 months."""
     results = [upgrade_database(databases.main, "main"), upgrade_database(databases.archive, "archive")]
-    with exclusive(databases.main), databases.main.begin() as conn:
-        record_policy_version(conn, policy, now)
+    with exclusive(databases.main):
+        with databases.main.begin() as conn:
+            record_policy_version(conn, policy, now)
+        ensure_partitions(databases.main, now)  # PostgreSQL: the access log's coming months
     return results
