@@ -20,7 +20,7 @@ from ..errors import InvalidRequest, NotFound
 from ..storage.tables import objections as objections_table
 from ..storage.tables import requests as requests_table
 from .correction import correction_problems, value_problems
-from .outbox import enqueue, wake
+from .outbox import tell
 from .partial import item_problems
 from .records import get_request, load_request
 from .requests import CHANNELS, complete_request
@@ -243,5 +243,4 @@ def _tell(services: Services, req: dict[str, Any], kind: str) -> None:
     limited request's own address was destroyed once its answer was sent)."""
     to = req["notify_to"] or services.subject_email(req["subject"])
     if to:
-        enqueue(services, kind, recipient=to, request_id=req["id"])
-        wake(services)
+        tell(services, kind, recipient=to, request_id=req["id"])
