@@ -27,6 +27,7 @@ from flask_casenote_privacy.retention.purge import purge
 from flask_casenote_privacy.storage.migrate import SCRIPT_LOCATIONS, upgrade_database
 from flask_casenote_privacy.storage.partitions import (
     DEFAULT_PARTITION,
+    MONTH_ROWS,
     ensure_partitions,
     is_partitioned,
     partitions,
@@ -100,7 +101,7 @@ def test_main_0015_moves_existing_rows_into_monthly_partitions_and_back(pg_urls:
         conn.execute(insert(access_log), rows)
         before = {r.event_id: r.id for r in conn.execute(select(access_log.c.event_id, access_log.c.id))}
 
-    assert upgrade_database(engine, "main").after == "main_0015"
+    assert upgrade_database(engine, "main").after == "main_0016"
     with engine.connect() as conn:
         assert is_partitioned(conn)
         after = {r.event_id: r.id for r in conn.execute(select(access_log.c.event_id, access_log.c.id))}
@@ -119,7 +120,7 @@ def test_main_0015_moves_existing_rows_into_monthly_partitions_and_back(pg_urls:
         assert not is_partitioned(conn)
         assert conn.execute(select(func.count()).select_from(access_log)).scalar_one() == len(rows) + 1
         assert conn.execute(text(f"SELECT to_regclass('{DEFAULT_PARTITION}')")).scalar() is None
-    assert upgrade_database(engine, "main").after == "main_0015"
+    assert upgrade_database(engine, "main").after == "main_0016"
     assert sum(where_rows_are(engine).values()) == len(rows) + 1
     engine.dispose()
 
@@ -265,3 +266,105 @@ def test_a_partition_capture_holds_is_not_waited_for_but_deleted_row_by_row(pg_a
     ledger = access_ledger(pg_app)
     assert sum(r["count"] for r in ledger) == 7
     assert all("DROP PARTITION" not in r["method"] for r in ledger)
+
+
+# -- the database's own counts (main_0016) ---------------------------------------------------
+def counts_now(engine: Any) -> dict[tuple[str, str], int]:
+    """(month, class) -> rows, as the trigger kept them (zero counts left out)."""
+    with engine.connect() as conn:
+        found = conn.execute(text(f"SELECT month, retention, rows FROM {MONTH_ROWS} WHERE rows <> 0"))
+        return {(f"{m:%Y%m}", r): int(n) for m, r, n in found}
+
+
+def counts_true(engine: Any) -> dict[tuple[str, str], int]:
+    """(month, class) -> rows, by reading every row."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT date_trunc('month', expires_at), retention, count(*) FROM privacy_access_log GROUP BY 1, 2")
+        )
+        return {(f"{m:%Y%m}", r): int(n) for m, r, n in found}
+
+
+def test_the_counts_follow_every_insert_update_and_delete_whatever_table_it_names(pg_app: Flask, clock: Any) -> None:
+    groups = seed(pg_app)
+    engine = pg_app.extensions["privacy"].services.databases.main
+    assert counts_now(engine) == counts_true(engine)
+    assert counts_now(engine)[("202701", "access_log")] == 3
+
+    pg_app.test_client().get("/search", headers={"X-Test-Subject": "7"})  # capture's writer
+    clock.set("2027-09-15T12:00:00+09:00")  # a month with no partition: DEFAULT takes it
+    pg_app.test_client().get("/search", headers={"X-Test-Subject": "7"})
+    assert counts_now(engine) == counts_true(engine)
+
+    dropped = groups["dropped"]
+    with engine.begin() as conn:
+        # moved to another month (another partition: PostgreSQL deletes and inserts it)
+        conn.execute(
+            text("UPDATE privacy_access_log SET expires_at = expires_at + interval '40 days' WHERE event_id = :e"),
+            {"e": dropped[0]["event_id"]},
+        )
+        # another class, the same month; then a DELETE naming a partition, not the parent
+        conn.execute(
+            text("UPDATE privacy_access_log SET retention = 'security' WHERE event_id = :e"),
+            {"e": dropped[2]["event_id"]},
+        )
+        conn.execute(text("DELETE FROM privacy_access_log_p202701 WHERE event_id = :e"), {"e": dropped[3]["event_id"]})
+    assert counts_now(engine) == counts_true(engine)
+    with pg_app.app_context():  # DEFAULT's rows move into their new month's partition
+        ensure_partitions(engine, pg_app.extensions["privacy"].now())
+    assert DEFAULT_PARTITION not in where_rows_are(engine)
+    assert counts_now(engine) == counts_true(engine)
+
+    with pg_app.app_context():  # whole months dropped, the boundary month deleted by batches
+        purge(pg_app.extensions["privacy"].services, now=NOW)
+    assert counts_now(engine) == counts_true(engine)
+    assert not [key for key in counts_now(engine) if key[0] < "202702"]  # the dropped months' counts went too
+
+
+def test_a_whole_month_is_dropped_on_the_databases_counts_without_reading_it(pg_app: Flask) -> None:
+    """The ledger takes the trigger's counts: proved by a count set apart from the
+    truth, which only a purge that does not read the month would write down."""
+    seed(pg_app)
+    engine = pg_app.extensions["privacy"].services.databases.main
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {MONTH_ROWS} SET rows = rows + 1000 WHERE month = '2027-01-01'"))
+    with pg_app.app_context():
+        purge(pg_app.extensions["privacy"].services, now=NOW)
+    ledger = {r["retention"]: r["count"] for r in access_ledger(pg_app)}
+    assert ledger == {"access_log": 5 + 1000, "security": 2}
+
+
+@pytest.mark.parametrize("damage", ["missing", "negative"])
+def test_a_month_whose_counts_are_missing_or_negative_is_counted_row_by_row(pg_app: Flask, damage: str) -> None:
+    seed(pg_app)
+    engine = pg_app.extensions["privacy"].services.databases.main
+    with engine.begin() as conn:
+        if damage == "missing":
+            conn.execute(text(f"DELETE FROM {MONTH_ROWS} WHERE month = '2027-01-01'"))
+        else:
+            conn.execute(text(f"UPDATE {MONTH_ROWS} SET rows = -4 WHERE month = '2026-12-01'"))
+    with pg_app.app_context():
+        purge(pg_app.extensions["privacy"].services, now=NOW)
+    ledger = {r["retention"]: r["count"] for r in access_ledger(pg_app)}
+    assert ledger == {"access_log": 5, "security": 2}  # the truth, not the counts
+    assert "privacy_access_log_p202701" not in months(engine)
+
+
+def test_main_0016_counts_the_rows_already_there_and_goes_back(pg_urls: tuple[URL, URL]) -> None:
+    engine = create_engine(pg_urls[0])
+    alembic(engine, command.upgrade, "main_0015")
+    expiries = [datetime(2027, 3, 10, tzinfo=UTC) + timedelta(hours=h) for h in range(5)]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(access_log), [row(e) for e in expiries] + [row(datetime(2027, 4, 2, tzinfo=UTC), "security")]
+        )
+    assert upgrade_database(engine, "main").after == "main_0016"
+    assert counts_now(engine) == {("202703", "access_log"): 5, ("202704", "security"): 1} == counts_true(engine)
+    alembic(engine, command.downgrade, "main_0015")
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT to_regclass('{MONTH_ROWS}')")).scalar() is None
+    with engine.begin() as conn:  # no trigger left behind
+        conn.execute(insert(access_log), [row(datetime(2027, 3, 11, tzinfo=UTC))])
+    assert upgrade_database(engine, "main").after == "main_0016"
+    assert counts_now(engine) == counts_true(engine)
+    engine.dispose()

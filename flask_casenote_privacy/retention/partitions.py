@@ -2,11 +2,13 @@
 
 Every monthly partition whose upper bound is at or before the purge's ``now`` holds
 only expired rows (개인정보 보호법 제21조 제1항: destroyed without delay once past
-its period): it is counted by class into the destruction ledger (파기 기록), which
-still counts every row, and dropped, in one transaction, the ledger rows written
-before the DROP. ``lock_timeout`` bounds how long the DROP may queue capture's
-inserts behind it; a partition whose lock was not had after a few tries is left to
-the batched DELETE that follows (slower, same result). The boundary month (the one
+its period): its rows per class go into the destruction ledger (파기 기록), which
+still counts every row, and it is dropped, in one transaction, the ledger rows written
+before the DROP. The rows per class are the database's own counts (``main_0016``: a
+trigger keeps them on every insert, delete and update), so the month is not read.
+``lock_timeout`` bounds how long the DROP may queue capture's inserts behind it; a
+partition whose lock was not had after a few tries is left to the batched DELETE that
+follows (slower, same result). The boundary month (the one
 ``now`` falls in) and DEFAULT are purged by that DELETE, by the exact expiry.
 SQLite and MariaDB never come here.
 """
@@ -17,10 +19,18 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from ..storage.partitions import LOCK_TIMEOUT, is_partitioned, lock_not_available, partitions
+from ..storage.partitions import (
+    LOCK_TIMEOUT,
+    MONTH_ROWS,
+    Partition,
+    is_partitioned,
+    lock_not_available,
+    month_rows,
+    partitions,
+)
 from .ledger import statute_of, write_ledger
 from .report import PurgeReport
 
@@ -58,13 +68,12 @@ def drop_expired_partitions(
                     # and a second purge waits for this one (then finds the month gone);
                     # reads go on, and capture writes to other months and is not held.
                     conn.execute(text(f"LOCK TABLE {part.name} IN SHARE ROW EXCLUSIVE MODE"))
-                    counts = conn.execute(
-                        text(f"SELECT retention, count(*) FROM {part.name} GROUP BY retention")  # noqa: S608
-                    ).all()
+                    counts = _counted(conn, part)
                     if wanted is not None and any(retention not in wanted for retention, _ in counts):
                         break
                     for retention, count in counts:
-                        write_ledger(conn, services, report.run, retention, TARGET, int(count), DROP_METHOD)
+                        write_ledger(conn, services, report.run, retention, TARGET, count, DROP_METHOD)
+                    conn.execute(text(f"DELETE FROM {MONTH_ROWS} WHERE month = :month"), {"month": part.lower})  # noqa: S608
                     conn.execute(text(f"DROP TABLE {part.name}"))
             except ProgrammingError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "42P01":
@@ -77,8 +86,24 @@ def drop_expired_partitions(
                 continue
             for retention, count in counts:
                 entry = report.cls(retention, statute_of(services, retention))
-                entry.destroyed += int(count)
+                entry.destroyed += count
                 entry.targets.add(TARGET)
-                destroyed += int(count)
+                destroyed += count
             break
     return destroyed
+
+
+def _counted(conn: Connection, part: Partition) -> list[tuple[str, int]]:
+    """The rows of ``part`` per class, for the ledger, without reading the month when the
+    database's own counts (``main_0016``: a trigger on every insert, delete and update)
+    can be trusted; the month is counted row by row when they are missing or show drift
+    (a negative count), and an empty month is destroyed with no ledger row.
+
+    Called with the partition locked against writes, so the counts cannot move."""
+    if conn.execute(text(f"SELECT 1 FROM {part.name} LIMIT 1")).first() is None:  # noqa: S608 - a partition name
+        return []
+    counted = month_rows(conn, part.lower)
+    if counted and all(rows > 0 for _, rows in counted):
+        return counted
+    found = conn.execute(text(f"SELECT retention, count(*) FROM {part.name} GROUP BY retention ORDER BY 1"))  # noqa: S608
+    return [(retention, int(rows)) for retention, rows in found]

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 __all__ = [
     "DEFAULT_PARTITION",
+    "MONTH_ROWS",
     "PARENT",
     "Partition",
     "ensure_partitions",
@@ -32,12 +33,15 @@ __all__ = [
     "is_partitioned",
     "lock_not_available",
     "month_of",
+    "month_rows",
     "partition_name",
     "partitions",
 ]
 
 PARENT = "privacy_access_log"
 DEFAULT_PARTITION = f"{PARENT}_default"
+MONTH_ROWS = f"{PARENT}_month_rows"
+"""Rows per (month of expiry, class), kept exact by a trigger (``main_0016``)."""
 _NAME = re.compile(rf"^{PARENT}_(?:p(\d{{4}})(\d{{2}})|default)$")
 LOCK_TIMEOUT = "100ms"  # DDL on the parent never queues capture's inserts for longer
 
@@ -54,6 +58,16 @@ class Partition:
 def is_partition_name(name: str | None) -> bool:
     """A partition of the access log (hidden from a host's autogenerate like the parent)."""
     return bool(name and _NAME.match(name))
+
+
+def month_rows(conn: Connection, month: datetime) -> list[tuple[str, int]]:
+    """The rows expiring in ``month`` per class, as the database counted them on every
+    insert, delete and update (``main_0016``): (class, rows) with rows not zero."""
+    found = conn.execute(
+        text(f"SELECT retention, rows FROM {MONTH_ROWS} WHERE month = :month AND rows <> 0 ORDER BY retention"),  # noqa: S608
+        {"month": month},
+    )
+    return [(retention, int(rows)) for retention, rows in found]
 
 
 def month_of(moment: datetime) -> datetime:
