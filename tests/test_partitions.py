@@ -309,10 +309,13 @@ def test_the_counts_follow_every_insert_update_and_delete_whatever_table_it_name
             {"e": dropped[2]["event_id"]},
         )
         conn.execute(text("DELETE FROM privacy_access_log_p202701 WHERE event_id = :e"), {"e": dropped[3]["event_id"]})
+        conn.execute(insert(access_log), [row(datetime(2029, 1, 5, tzinfo=UTC)), row(datetime(2029, 1, 6, tzinfo=UTC))])
+    assert where_rows_are(engine)[DEFAULT_PARTITION] == 2  # no partition for January 2029 yet
     assert counts_now(engine) == counts_true(engine)
     with pg_app.app_context():  # DEFAULT's rows move into their new month's partition
-        ensure_partitions(engine, pg_app.extensions["privacy"].now())
+        assert "privacy_access_log_p202901" in ensure_partitions(engine, pg_app.extensions["privacy"].now())
     assert DEFAULT_PARTITION not in where_rows_are(engine)
+    assert where_rows_are(engine)["privacy_access_log_p202901"] == 2
     assert counts_now(engine) == counts_true(engine)
 
     with pg_app.app_context():  # whole months dropped, the boundary month deleted by batches

@@ -1,12 +1,14 @@
-"""Monthly partitions of the access log on PostgreSQL (declarative range partitioning
-on ``expires_at``, since migration ``main_0015``).
+"""Monthly partitions on PostgreSQL (declarative range partitioning on
+``expires_at``): the access log since migration ``main_0015``, the archive since
+``archive_0006``.
 
 Each calendar month of expiry (in UTC; ``expires_at`` is stored as naive UTC) has
-its own table ``privacy_access_log_pYYYYMM``; a DEFAULT partition
-``privacy_access_log_default`` takes a row of a month that has none yet, so an
-insert never fails. :func:`ensure_partitions` creates the coming months ahead of
-the writer and moves any row that landed in DEFAULT into its month's partition.
-The purge drops a whole partition once its month is past (retention/partitions.py).
+its own table ``<parent>_pYYYYMM``; a DEFAULT partition ``<parent>_default`` takes
+a row of a month that has none yet, so an insert never fails. :func:`ensure_partitions`
+creates the coming months ahead of the writer and moves any row that landed in
+DEFAULT into its month's partition. ``<parent>_month_rows`` holds the rows per month
+and class, kept exact by a trigger (``main_0016``, ``archive_0006``). The purge drops
+a whole partition once its month is past (retention/partitions.py).
 
 SQLite and MariaDB keep one unpartitioned table; every function here does nothing
 there (see docs/limits.md for why MariaDB is not partitioned).
@@ -24,10 +26,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 __all__ = [
+    "ACCESS_LOG",
+    "ARCHIVE",
     "DEFAULT_PARTITION",
     "MONTH_ROWS",
     "PARENT",
     "Partition",
+    "Partitioned",
     "ensure_partitions",
     "is_partition_name",
     "is_partitioned",
@@ -38,12 +43,34 @@ __all__ = [
     "partitions",
 ]
 
-PARENT = "privacy_access_log"
-DEFAULT_PARTITION = f"{PARENT}_default"
-MONTH_ROWS = f"{PARENT}_month_rows"
-"""Rows per (month of expiry, class), kept exact by a trigger (``main_0016``)."""
-_NAME = re.compile(rf"^{PARENT}_(?:p(\d{{4}})(\d{{2}})|default)$")
 LOCK_TIMEOUT = "100ms"  # DDL on the parent never queues capture's inserts for longer
+
+
+@dataclass(frozen=True)
+class Partitioned:
+    """A table partitioned by month of expiry on PostgreSQL, and the names around it."""
+
+    parent: str
+
+    @property
+    def default(self) -> str:
+        return f"{self.parent}_default"
+
+    @property
+    def month_rows(self) -> str:
+        """Rows per (month of expiry, class), kept exact by a trigger."""
+        return f"{self.parent}_month_rows"
+
+    def name(self, month: datetime) -> str:
+        return f"{self.parent}_p{month.year:04d}{month.month:02d}"
+
+
+ACCESS_LOG = Partitioned("privacy_access_log")
+ARCHIVE = Partitioned("privacy_archived_record")
+PARENT = ACCESS_LOG.parent
+DEFAULT_PARTITION = ACCESS_LOG.default
+MONTH_ROWS = ACCESS_LOG.month_rows
+_NAME = re.compile(rf"^(?:{ACCESS_LOG.parent}|{ARCHIVE.parent})_(?:p(\d{{4}})(\d{{2}})|default)$")
 
 
 @dataclass(frozen=True)
@@ -56,15 +83,16 @@ class Partition:
 
 
 def is_partition_name(name: str | None) -> bool:
-    """A partition of the access log (hidden from a host's autogenerate like the parent)."""
+    """A partition of the access log or the archive (hidden from a host's autogenerate
+    like the parent)."""
     return bool(name and _NAME.match(name))
 
 
-def month_rows(conn: Connection, month: datetime) -> list[tuple[str, int]]:
+def month_rows(conn: Connection, month: datetime, table: Partitioned = ACCESS_LOG) -> list[tuple[str, int]]:
     """The rows expiring in ``month`` per class, as the database counted them on every
-    insert, delete and update (``main_0016``): (class, rows) with rows not zero."""
+    insert, delete and update: (class, rows) with rows not zero."""
     found = conn.execute(
-        text(f"SELECT retention, rows FROM {MONTH_ROWS} WHERE month = :month AND rows <> 0 ORDER BY retention"),  # noqa: S608
+        text(f"SELECT retention, rows FROM {table.month_rows} WHERE month = :month AND rows <> 0 ORDER BY 1"),  # noqa: S608
         {"month": month},
     )
     return [(retention, int(rows)) for retention, rows in found]
@@ -77,8 +105,8 @@ def month_of(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def partition_name(month: datetime) -> str:
-    return f"{PARENT}_p{month.year:04d}{month.month:02d}"
+def partition_name(month: datetime, table: Partitioned = ACCESS_LOG) -> str:
+    return table.name(month)
 
 
 def lock_not_available(exc: OperationalError) -> bool:
@@ -86,7 +114,7 @@ def lock_not_available(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "55P03"
 
 
-def is_partitioned(conn: Connection) -> bool:
+def is_partitioned(conn: Connection, table: Partitioned = ACCESS_LOG) -> bool:
     if conn.dialect.name != "postgresql":
         return False
     found = conn.execute(
@@ -94,19 +122,19 @@ def is_partitioned(conn: Connection) -> bool:
             "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
             "WHERE c.relname = :name AND pg_table_is_visible(c.oid)"
         ),
-        {"name": PARENT},
+        {"name": table.parent},
     ).first()
     return found is not None
 
 
-def partitions(conn: Connection) -> list[Partition]:
+def partitions(conn: Connection, table: Partitioned = ACCESS_LOG) -> list[Partition]:
     """The monthly partitions attached now, oldest first (not DEFAULT)."""
     names = conn.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :name AND pg_table_is_visible(p.oid)"
         ),
-        {"name": PARENT},
+        {"name": table.parent},
     ).scalars()
     found = []
     for name in names:
@@ -117,23 +145,25 @@ def partitions(conn: Connection) -> list[Partition]:
     return sorted(found, key=lambda p: p.lower)
 
 
-def ensure_partitions(engine: Engine, now: datetime, months_ahead: int = 3) -> list[str]:
+def ensure_partitions(
+    engine: Engine, now: datetime, months_ahead: int = 3, table: Partitioned = ACCESS_LOG
+) -> list[str]:
     """Create the partitions of ``now``'s month and the ``months_ahead`` next ones
     (idempotent), and give every month that has rows in DEFAULT its own partition,
     moving those rows into it. Returns the partitions created.
 
-    A no-op but on a partitioned PostgreSQL access log. Each partition is made in
+    A no-op but on a partitioned PostgreSQL table. Each partition is made in
     its own short transaction with ``lock_timeout`` set: when capture holds the
     parent, that month is skipped and made on the next call (DEFAULT keeps its rows
     meanwhile), rather than queueing every insert behind the DDL."""
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect() as conn:
-        if not is_partitioned(conn):
+        if not is_partitioned(conn, table):
             return []
-        have = {p.lower for p in partitions(conn)}
+        have = {p.lower for p in partitions(conn, table)}
         stray = conn.execute(
-            text(f"SELECT DISTINCT date_trunc('month', expires_at) FROM {DEFAULT_PARTITION}")  # noqa: S608 - constant
+            text(f"SELECT DISTINCT date_trunc('month', expires_at) FROM {table.default}")  # noqa: S608 - constant
         ).scalars()
         months = {m for m in stray if m is not None}
     first = month_of(now)
@@ -143,35 +173,45 @@ def ensure_partitions(engine: Engine, now: datetime, months_ahead: int = 3) -> l
         try:
             with engine.begin() as conn:
                 conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-                _create(conn, month)
+                _create(conn, month, table)
         except OperationalError as exc:
             if not lock_not_available(exc):
                 raise
             continue  # capture held the parent: the next call makes this month
-        created.append(partition_name(month))
+        created.append(table.name(month))
     return created
 
 
-def _create(conn: Connection, month: datetime) -> None:
+def _create(conn: Connection, month: datetime, table: Partitioned) -> None:
     """Create ``month``'s partition; rows of that month waiting in DEFAULT move into it
     first (PostgreSQL refuses to attach a range that DEFAULT still holds rows of)."""
-    name = partition_name(month)
+    name, parent, default = table.name(month), table.parent, table.default
     lower, upper = month.isoformat(" "), (month + relativedelta(months=1)).isoformat(" ")
     bounds = f"FOR VALUES FROM ('{lower}') TO ('{upper}')"
     within = "expires_at >= :lower AND expires_at < :upper"
     waiting = conn.execute(
-        text(f"SELECT 1 FROM {DEFAULT_PARTITION} WHERE {within} LIMIT 1"),  # noqa: S608 - constants
+        text(f"SELECT 1 FROM {default} WHERE {within} LIMIT 1"),  # noqa: S608 - constants
         {"lower": lower, "upper": upper},
     ).first()
     if waiting is None:
-        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {PARENT} {bounds}"))
+        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} {bounds}"))
         return
-    conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+    conn.execute(text(f"CREATE TABLE {name} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
     conn.execute(
         text(
-            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE {within} RETURNING *) "  # noqa: S608 - constants
+            f"WITH moved AS (DELETE FROM {default} WHERE {within} RETURNING *) "  # noqa: S608 - constants
             f"INSERT INTO {name} SELECT * FROM moved"
         ),
         {"lower": lower, "upper": upper},
     )
-    conn.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} {bounds}"))
+    if conn.execute(text("SELECT to_regclass(:t)"), {"t": table.month_rows}).scalar() is not None:
+        # The trigger counted the rows out of DEFAULT; the new table has none yet until it
+        # is attached: count them back in.
+        conn.execute(
+            text(
+                f"INSERT INTO {table.month_rows} AS c (month, retention, rows) "  # noqa: S608 - constants
+                f"SELECT date_trunc('month', expires_at), retention, count(*) FROM {name} GROUP BY 1, 2 "
+                "ON CONFLICT (month, retention) DO UPDATE SET rows = c.rows + excluded.rows"
+            )
+        )
+    conn.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {name} {bounds}"))
