@@ -26,8 +26,10 @@ from flask_casenote_privacy.retention.partitions import DROP_METHOD
 from flask_casenote_privacy.retention.purge import purge
 from flask_casenote_privacy.storage.migrate import SCRIPT_LOCATIONS, upgrade_database
 from flask_casenote_privacy.storage.partitions import (
+    ACCESS_LOG,
     DEFAULT_PARTITION,
     MONTH_ROWS,
+    Partitioned,
     ensure_partitions,
     is_partitioned,
     partitions,
@@ -82,9 +84,9 @@ def months(engine: Any) -> list[str]:
         return [p.name for p in partitions(conn)]
 
 
-def alembic(engine: Any, step: Callable[..., None], revision: str) -> None:
+def alembic(engine: Any, step: Callable[..., None], revision: str, which: str = "main") -> None:
     config = Config()
-    config.set_main_option("script_location", SCRIPT_LOCATIONS["main"])
+    config.set_main_option("script_location", SCRIPT_LOCATIONS[which])
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         step(config, revision)
@@ -269,18 +271,18 @@ def test_a_partition_capture_holds_is_not_waited_for_but_deleted_row_by_row(pg_a
 
 
 # -- the database's own counts (main_0016) ---------------------------------------------------
-def counts_now(engine: Any) -> dict[tuple[str, str], int]:
-    """(month, class) -> rows, as the trigger kept them (zero counts left out)."""
+def counts_now(engine: Any, table: Partitioned = ACCESS_LOG) -> dict[tuple[str, str], int]:
+    """(month, class) -> rows, as the triggers kept them (zero counts left out)."""
     with engine.connect() as conn:
-        found = conn.execute(text(f"SELECT month, retention, rows FROM {MONTH_ROWS} WHERE rows <> 0"))
+        found = conn.execute(text(f"SELECT month, retention, rows FROM {table.month_rows} WHERE rows <> 0"))
         return {(f"{m:%Y%m}", r): int(n) for m, r, n in found}
 
 
-def counts_true(engine: Any) -> dict[tuple[str, str], int]:
+def counts_true(engine: Any, table: Partitioned = ACCESS_LOG) -> dict[tuple[str, str], int]:
     """(month, class) -> rows, by reading every row."""
     with engine.connect() as conn:
         found = conn.execute(
-            text("SELECT date_trunc('month', expires_at), retention, count(*) FROM privacy_access_log GROUP BY 1, 2")
+            text(f"SELECT date_trunc('month', expires_at), retention, count(*) FROM {table.parent} GROUP BY 1, 2")
         )
         return {(f"{m:%Y%m}", r): int(n) for m, r, n in found}
 

@@ -1,4 +1,5 @@
-"""PostgreSQL: destroying the access log a month at a time (since ``main_0015``).
+"""PostgreSQL: destroying the access log (``main_0015``) and the archive (``archive_0006``)
+a month at a time.
 
 Every monthly partition whose upper bound is at or before the purge's ``now`` holds
 only expired rows (개인정보 보호법 제21조 제1항: destroyed without delay once past
@@ -23,9 +24,10 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ..storage.partitions import (
+    ACCESS_LOG,
     LOCK_TIMEOUT,
-    MONTH_ROWS,
     Partition,
+    Partitioned,
     is_partitioned,
     lock_not_available,
     month_rows,
@@ -41,23 +43,29 @@ __all__ = ["DROP_METHOD", "drop_expired_partitions"]
 
 DROP_METHOD = "DROP PARTITION (PostgreSQL): the month's table and its indexes unlinked at commit, no dead tuples"
 TRIES = 5  # lock attempts per partition before leaving it to the batched DELETE
-TARGET = "access_log"
 
 
 def drop_expired_partitions(
-    services: Services, engine: Engine, report: PurgeReport, now: datetime, wanted: set[str] | None
+    services: Services,
+    engine: Engine,
+    report: PurgeReport,
+    now: datetime,
+    wanted: set[str] | None,
+    table: Partitioned = ACCESS_LOG,
+    target: str = "access_log",
 ) -> int:
-    """Drop every access-log partition entirely past ``now``; returns the rows destroyed.
+    """Drop every partition of ``table`` entirely past ``now``; returns the rows
+    destroyed, written to the ledger under ``target``.
 
     With ``wanted`` classes, a partition holding another class is left to the DELETE,
     which takes only the wanted classes' rows out of it."""
     if engine.dialect.name != "postgresql":
         return 0
     with engine.connect() as conn:
-        if not is_partitioned(conn):
+        if not is_partitioned(conn, table):
             return 0
         at = now.astimezone(timezone.utc).replace(tzinfo=None)  # bounds are naive UTC
-        expired = [p for p in partitions(conn) if p.upper <= at]
+        expired = [p for p in partitions(conn, table) if p.upper <= at]
     destroyed = 0
     for part in expired:
         for attempt in range(TRIES):
@@ -68,12 +76,12 @@ def drop_expired_partitions(
                     # and a second purge waits for this one (then finds the month gone);
                     # reads go on, and capture writes to other months and is not held.
                     conn.execute(text(f"LOCK TABLE {part.name} IN SHARE ROW EXCLUSIVE MODE"))
-                    counts = _counted(conn, part)
+                    counts = _counted(conn, part, table)
                     if wanted is not None and any(retention not in wanted for retention, _ in counts):
                         break
                     for retention, count in counts:
-                        write_ledger(conn, services, report.run, retention, TARGET, count, DROP_METHOD)
-                    conn.execute(text(f"DELETE FROM {MONTH_ROWS} WHERE month = :month"), {"month": part.lower})  # noqa: S608
+                        write_ledger(conn, services, report.run, retention, target, count, DROP_METHOD)
+                    conn.execute(text(f"DELETE FROM {table.month_rows} WHERE month = :m"), {"m": part.lower})  # noqa: S608
                     conn.execute(text(f"DROP TABLE {part.name}"))
             except ProgrammingError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "42P01":
@@ -87,13 +95,13 @@ def drop_expired_partitions(
             for retention, count in counts:
                 entry = report.cls(retention, statute_of(services, retention))
                 entry.destroyed += count
-                entry.targets.add(TARGET)
+                entry.targets.add(target)
                 destroyed += count
             break
     return destroyed
 
 
-def _counted(conn: Connection, part: Partition) -> list[tuple[str, int]]:
+def _counted(conn: Connection, part: Partition, table: Partitioned) -> list[tuple[str, int]]:
     """The rows of ``part`` per class, for the ledger, without reading the month when the
     database's own counts (``main_0016``: a trigger on every insert, delete and update)
     can be trusted; the month is counted row by row when they are missing or show drift
@@ -102,7 +110,7 @@ def _counted(conn: Connection, part: Partition) -> list[tuple[str, int]]:
     Called with the partition locked against writes, so the counts cannot move."""
     if conn.execute(text(f"SELECT 1 FROM {part.name} LIMIT 1")).first() is None:  # noqa: S608 - a partition name
         return []
-    counted = month_rows(conn, part.lower)
+    counted = month_rows(conn, part.lower, table)
     if counted and all(rows > 0 for _, rows in counted):
         return counted
     found = conn.execute(text(f"SELECT retention, count(*) FROM {part.name} GROUP BY retention ORDER BY 1"))  # noqa: S608

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from ..storage import archive_tables as archive_db
 from ..storage.access_chain import chain_key, destroy_expired_prefix
 from ..storage.engines import as_utc
-from ..storage.partitions import ensure_partitions
+from ..storage.partitions import ACCESS_LOG, ARCHIVE, Partitioned, ensure_partitions
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
 from .guardian_purge import purge_guardians
@@ -47,6 +47,7 @@ class _Target:
     database: str  # "main" or "archive"
     table: Table
     fixed_class: str | None = None  # else the table's `retention` column
+    partitioned: Partitioned | None = None  # PostgreSQL: by month of expiry
 
 
 # Batches start at ``batch_size`` rows and double while a transaction takes under
@@ -58,8 +59,8 @@ BATCH_SECONDS = 0.08  # grow a batch below this, halve it above twice this: writ
 MAX_BATCH = 250_000
 
 TARGETS = (
-    _Target("access_log", "main", access_log),
-    _Target("archived_records", "archive", archive_db.archived_records),
+    _Target("access_log", "main", access_log, partitioned=ACCESS_LOG),
+    _Target("archived_records", "archive", archive_db.archived_records, partitioned=ARCHIVE),
     _Target("provisions", "main", provisions),
     _Target("operator_access", "main", operator_access, fixed_class="operator_access"),
     _Target("withdrawal_links", "main", token_uses, fixed_class="withdrawal_link"),
@@ -98,9 +99,9 @@ def purge(
     for target in TARGETS:
         engine = services.databases.main if target.database == "main" else services.databases.archive
         if not dry_run:
-            if target.table is access_log:  # PostgreSQL: whole past months first, then the boundary
-                ensure_partitions(engine, services.now())
-                drop_expired_partitions(services, engine, report, now, wanted)
+            if target.partitioned is not None:  # PostgreSQL: whole past months first, then the boundary
+                ensure_partitions(engine, services.now(), table=target.partitioned)
+                drop_expired_partitions(services, engine, report, now, wanted, target.partitioned, target.name)
             _destroy_expired(scope, engine, target, batch_size)
         _tally(scope, engine, target, expired=dry_run)
     # Host rows past their class's period, member or not (개인정보 보호법 제21조 제1항).

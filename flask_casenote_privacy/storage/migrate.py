@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 from ..policy.model import Policy
 from . import archive_tables, tables
 from .engines import Databases
-from .partitions import MONTH_ROWS, ensure_partitions, is_partition_name
+from .partitions import ARCHIVE, MONTH_ROWS, ensure_partitions, is_partition_name
 from .tables import record_policy_version
 
 __all__ = [
@@ -47,7 +47,9 @@ SCRIPT_LOCATIONS = {
 # Every table the extension's migrations create, in either database, and their version table.
 # Named exactly rather than by the "privacy_" prefix, so that a host table of that
 # prefix stays the host's to migrate.
-PRIVACY_TABLES = frozenset({VERSION_TABLE, MONTH_ROWS, *tables.metadata.tables, *archive_tables.metadata.tables})
+PRIVACY_TABLES = frozenset(
+    {VERSION_TABLE, MONTH_ROWS, ARCHIVE.month_rows, *tables.metadata.tables, *archive_tables.metadata.tables}
+)
 
 
 def exclude_privacy_tables(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:

@@ -33,6 +33,7 @@ __all__ = [
     "PARENT",
     "Partition",
     "Partitioned",
+    "count_rows_of",
     "ensure_partitions",
     "is_partition_name",
     "is_partitioned",
@@ -40,10 +41,45 @@ __all__ = [
     "month_of",
     "month_rows",
     "partition_name",
+    "partition_names",
     "partitions",
 ]
 
 LOCK_TIMEOUT = "100ms"  # DDL on the parent never queues capture's inserts for longer
+
+# The rows a statement added, removed or changed, counted per (month of expiry, class)
+# once per statement from its transition tables. Statement-level, not row-level: a
+# row trigger would update one count row once per row, and PostgreSQL walks all of a
+# transaction's versions of that row on each update, so a 250,000-row DELETE would
+# take quadratic time.
+COUNT_FUNCTION = """
+CREATE OR REPLACE FUNCTION {counts}_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO {counts} AS c (month, retention, rows)
+        SELECT date_trunc('month', expires_at), retention, count(*) FROM new_rows GROUP BY 1, 2
+        ON CONFLICT (month, retention) DO UPDATE SET rows = c.rows + excluded.rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO {counts} AS c (month, retention, rows)
+        SELECT date_trunc('month', expires_at), retention, -count(*) FROM old_rows GROUP BY 1, 2
+        ON CONFLICT (month, retention) DO UPDATE SET rows = c.rows + excluded.rows;
+    ELSE
+        INSERT INTO {counts} AS c (month, retention, rows)
+        SELECT month, retention, sum(n) FROM (
+            SELECT date_trunc('month', expires_at) AS month, retention, 1 AS n FROM new_rows
+            UNION ALL
+            SELECT date_trunc('month', expires_at), retention, -1 FROM old_rows
+        ) AS moved GROUP BY 1, 2 HAVING sum(n) <> 0
+        ON CONFLICT (month, retention) DO UPDATE SET rows = c.rows + excluded.rows;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+_TRIGGERS = {
+    "ins": "INSERT ON {on} REFERENCING NEW TABLE AS new_rows",
+    "del": "DELETE ON {on} REFERENCING OLD TABLE AS old_rows",
+    "upd": "UPDATE ON {on} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +124,36 @@ def is_partition_name(name: str | None) -> bool:
     return bool(name and _NAME.match(name))
 
 
+def partition_names(conn: Connection, table: Partitioned) -> list[str]:
+    """Every partition attached to ``table`` now, DEFAULT included."""
+    names = conn.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :name AND pg_table_is_visible(p.oid)"
+        ),
+        {"name": table.parent},
+    ).scalars()
+    return sorted(names)
+
+
+def count_rows_of(conn: Connection, table: Partitioned, relation: str) -> None:
+    """Put the counting triggers on ``relation``, the parent or one of its partitions.
+
+    A statement fires the statement-level triggers of the table it names only: on the
+    parent for rows routed to any partition, on a partition for a statement naming it
+    (a host's own SQL, DEFAULT's rows moved). So both carry them, and nothing is
+    counted twice. Idempotent."""
+    for suffix, event in _TRIGGERS.items():
+        name = f"{table.month_rows}_{suffix}"
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {relation}"))
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {name} AFTER {event.format(on=relation)} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {table.month_rows}_count()"
+            )
+        )
+
+
 def month_rows(conn: Connection, month: datetime, table: Partitioned = ACCESS_LOG) -> list[tuple[str, int]]:
     """The rows expiring in ``month`` per class, as the database counted them on every
     insert, delete and update: (class, rows) with rows not zero."""
@@ -129,15 +195,8 @@ def is_partitioned(conn: Connection, table: Partitioned = ACCESS_LOG) -> bool:
 
 def partitions(conn: Connection, table: Partitioned = ACCESS_LOG) -> list[Partition]:
     """The monthly partitions attached now, oldest first (not DEFAULT)."""
-    names = conn.execute(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :name AND pg_table_is_visible(p.oid)"
-        ),
-        {"name": table.parent},
-    ).scalars()
     found = []
-    for name in names:
+    for name in partition_names(conn, table):
         match = _NAME.match(name)
         if match and match.group(1):
             lower = datetime(int(match.group(1)), int(match.group(2)), 1)
@@ -193,8 +252,11 @@ def _create(conn: Connection, month: datetime, table: Partitioned) -> None:
         text(f"SELECT 1 FROM {default} WHERE {within} LIMIT 1"),  # noqa: S608 - constants
         {"lower": lower, "upper": upper},
     ).first()
+    counted = conn.execute(text("SELECT to_regclass(:t)"), {"t": table.month_rows}).scalar() is not None
     if waiting is None:
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} {bounds}"))
+        if counted:
+            count_rows_of(conn, table, name)
         return
     conn.execute(text(f"CREATE TABLE {name} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
     conn.execute(
@@ -204,9 +266,10 @@ def _create(conn: Connection, month: datetime, table: Partitioned) -> None:
         ),
         {"lower": lower, "upper": upper},
     )
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": table.month_rows}).scalar() is not None:
-        # The trigger counted the rows out of DEFAULT; the new table has none yet until it
-        # is attached: count them back in.
+    if counted:
+        # DEFAULT's trigger counted the rows out; the new table has no trigger yet: count
+        # them back in, and give it its triggers.
+        count_rows_of(conn, table, name)
         conn.execute(
             text(
                 f"INSERT INTO {table.month_rows} AS c (month, retention, rows) "  # noqa: S608 - constants
