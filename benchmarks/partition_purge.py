@@ -5,7 +5,8 @@ Two scratch databases beside the one given (``<db>_part``, ``<db>_flat``) get th
 same N access-log rows, generated server-side (``generate_series``) with expiries
 spread evenly over 12 calendar months of 2026:
 
-* ``_part`` is upgraded to the head (main_0015: partitioned by month of expiry);
+* ``_part`` is upgraded to the head (main_0015: partitioned by month of expiry;
+  main_0016: its rows counted per month and class by the database);
 * ``_flat`` stops at main_0014 (one unpartitioned table, the same indexes).
 
 At ``now`` = 2026-07-15 (a little over half the rows expired, 6 whole months and

@@ -50,6 +50,7 @@ from sqlalchemy.types import DateTime
 from flask_casenote_privacy import Privacy
 from flask_casenote_privacy.retention.purge import purge
 from flask_casenote_privacy.storage.engines import make_engine
+from flask_casenote_privacy.storage.partitions import ensure_partitions
 from flask_casenote_privacy.storage.tables import access_log, destructions
 
 MIN_RATIO = 0.5  # raw DELETE time / purge time
@@ -111,6 +112,11 @@ def load(engine: Engine, total: int) -> float:
     """Bulk-load ``total`` generated rows; seconds taken."""
     started = time.perf_counter()
     if engine.dialect.name == "postgresql":
+        # Partitioned (main_0015): the months these rows expire in exist, as the writer
+        # and the purge make them ahead in a running service (else all would wait in
+        # DEFAULT, and the purge would first move them into their months).
+        first, last = T0 + EXPIRY, T0 + STEP * (total - 1) + EXPIRY
+        ensure_partitions(engine, first, months_ahead=(last.year - first.year) * 12 + last.month - first.month)
         raw = engine.raw_connection()
         try:
             conn = raw.driver_connection

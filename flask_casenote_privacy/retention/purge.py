@@ -14,16 +14,16 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, delete, func, literal_column, select
+from sqlalchemy import Engine, Table, column, delete, func, literal_column, select, table
 from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
 from ..storage.access_chain import chain_key, destroy_expired_prefix
 from ..storage.engines import as_utc
-from ..storage.partitions import ACCESS_LOG, ARCHIVE, Partitioned, ensure_partitions
+from ..storage.partitions import ACCESS_LOG, ARCHIVE, Partitioned, ensure_partitions, is_partitioned, partitions
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
 from .guardian_purge import purge_guardians
@@ -155,18 +155,20 @@ def _expired_classes(conn: Connection, target: _Target, now: datetime, wanted: s
     return expired
 
 
-def _batch_delete(conn: Connection, target: _Target, now: datetime, retention: str, batch_size: int) -> int:
-    t = target.table
+def _batch_delete(
+    conn: Connection, target: _Target, now: datetime, retention: str, batch_size: int, place: str | None = None
+) -> int:
+    t: Any = target.table
     key = t.c.nonce if target.table is token_uses else t.c.id
-    where = [*_class_where(target, retention), t.c.expires_at <= now]
+    if place is not None:  # one partition of it (PostgreSQL), its columns typed as the parent's
+        t = table(place, *(column(c.name, c.type) for c in (t.c.retention, t.c.expires_at)))
+    where = [t.c.expires_at <= now, *([t.c.retention == retention] if target.fixed_class is None else [])]
     if conn.dialect.name in ("mysql", "mariadb"):
         stmt = delete(t).where(*where).with_dialect_options(mysql_limit=batch_size)
     elif conn.dialect.name == "postgresql":
         # By physical row address: a TID scan, not a join back through the primary key
         # (2-3x faster). A row deleted meanwhile by another purge is skipped, not counted.
-        # Partitioned (main_0015), a ctid is per partition: one of the list may also name a
-        # row of another month, deleted only if it matches `where` too (expired, this class),
-        # and counted by rowcount like any other.
+        # Partitioned, one partition at a time (`place`): a ctid is unique only there.
         ctid: Any = literal_column("ctid")
         by_address = select(ctid).select_from(t).where(*where).order_by(t.c.expires_at).limit(batch_size)
         stmt = delete(t).where(ctid == func.any(func.array(by_address.scalar_subquery())), *where)
@@ -194,30 +196,47 @@ def _destroy_expired(scope: _Scope, engine: Engine, target: _Target, batch_size:
     with engine.connect() as conn:
         found = _expired_classes(conn, target, now, wanted)
     method = method_of(engine)
+    places = _places(engine, target, now) if found else []
     for retention in found:
         entry = report.cls(retention, statute_of(services, retention))
         entry.targets.add(target.name)
         size = batch_size
-        while True:
-            # One short transaction per batch: the rows and their ledger count commit together.
-            started = time.monotonic()
-            with engine.begin() as conn:
-                if target.table is operator_access:  # a prefix of the hash chain, the anchor moved
-                    count = destroy_expired_prefix(conn, chain_key(services.hash_key), now, size)
-                else:
-                    count = _batch_delete(conn, target, now, retention, size)
-                if count:
-                    write_ledger(conn, services, report.run, retention, target.name, count, method)
-            entry.destroyed += count
-            # Stop only on an empty batch: a short one may just mean a concurrent
-            # purge took some of these rows, while more remain.
-            if not count:
-                break
-            took = time.monotonic() - started
-            if took < BATCH_SECONDS:
-                size = min(size * 2, max(MAX_BATCH, batch_size))
-            elif took > 2 * BATCH_SECONDS:
-                size = max(size // 2, batch_size)
+        for place in places:
+            while True:
+                # One short transaction per batch: the rows and their ledger count commit together.
+                started = time.monotonic()
+                with engine.begin() as conn:
+                    if target.table is operator_access:  # a prefix of the hash chain, the anchor moved
+                        count = destroy_expired_prefix(conn, chain_key(services.hash_key), now, size)
+                    else:
+                        count = _batch_delete(conn, target, now, retention, size, place)
+                    if count:
+                        write_ledger(conn, services, report.run, retention, target.name, count, method)
+                entry.destroyed += count
+                # Stop only on an empty batch: a short one may just mean a concurrent
+                # purge took some of these rows, while more remain.
+                if not count:
+                    break
+                took = time.monotonic() - started
+                if took < BATCH_SECONDS:
+                    size = min(size * 2, max(MAX_BATCH, batch_size))
+                elif took > 2 * BATCH_SECONDS:
+                    size = max(size // 2, batch_size)
+
+
+def _places(engine: Engine, target: _Target, now: datetime) -> list[str | None]:
+    """Where a batch DELETE looks: the table (``None``) or, partitioned on PostgreSQL,
+    each partition that can hold a row expired at ``now`` (its month begun, or
+    DEFAULT), one after the other: a row address (``ctid``) is per partition, so one
+    DELETE through the parent would look each address up in every partition."""
+    if target.partitioned is None or engine.dialect.name != "postgresql":
+        return [None]
+    with engine.connect() as conn:
+        if not is_partitioned(conn, target.partitioned):
+            return [None]
+        at = now.astimezone(timezone.utc).replace(tzinfo=None)
+        months = [p.name for p in partitions(conn, target.partitioned) if p.lower <= at]
+    return [*months, target.partitioned.default]
 
 
 def _tally(scope: _Scope, engine: Engine, target: _Target, *, expired: bool) -> None:
