@@ -202,6 +202,10 @@ def test_purge_drops_past_months_deletes_only_expired_rows_of_the_boundary_month
     with pg_app.app_context():
         dry = purge(privacy.services, now=NOW, dry_run=True)
     assert dry.classes["access_log"].destroyed == 5 and dry.classes["security"].destroyed == 2
+    # what is kept: the month of NOW read, later months from the database's counts
+    assert dry.classes["access_log"].kept == 3 and dry.classes["security"].kept == 1
+    assert dry.classes["access_log"].next_expiry == NOW + timedelta(microseconds=1)
+    assert dry.classes["security"].next_expiry == datetime(2027, 2, 28, tzinfo=UTC)
     assert "privacy_access_log_p202612" in months(engine)  # a dry run drops nothing
 
     with pg_app.app_context():
@@ -212,6 +216,7 @@ def test_purge_drops_past_months_deletes_only_expired_rows_of_the_boundary_month
     assert "privacy_access_log_p202702" in months(engine)  # the boundary month stays
     assert report.classes["access_log"].destroyed == 5
     assert report.classes["security"].destroyed == 2
+    assert report.classes["access_log"].kept == 3 and report.classes["security"].kept == 1
 
     ledger = {r["retention"]: r for r in access_ledger(pg_app)}
     assert sum(r["count"] for r in ledger.values()) == len(groups["dropped"]) + len(groups["deleted"])

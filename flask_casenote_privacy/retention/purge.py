@@ -17,13 +17,22 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, column, delete, func, literal_column, select, table
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import Engine, Table, column, delete, func, literal_column, select, table, text
 from sqlalchemy.engine import Connection
 
 from ..storage import archive_tables as archive_db
 from ..storage.access_chain import chain_key, destroy_expired_prefix
 from ..storage.engines import as_utc
-from ..storage.partitions import ACCESS_LOG, ARCHIVE, Partitioned, ensure_partitions, is_partitioned, partitions
+from ..storage.partitions import (
+    ACCESS_LOG,
+    ARCHIVE,
+    Partitioned,
+    ensure_partitions,
+    is_partitioned,
+    month_of,
+    partitions,
+)
 from ..storage.tables import access_log, operator_access, provisions, token_uses
 from .erasure import erase_restored
 from .guardian_purge import purge_guardians
@@ -241,25 +250,35 @@ def _places(engine: Engine, target: _Target, now: datetime) -> list[str | None]:
 
 def _tally(scope: _Scope, engine: Engine, target: _Target, *, expired: bool) -> None:
     """Per class of ``target``: what is kept and its next expiry, and with ``expired``
-    (a dry run) what would be destroyed. Range scans of the (class, expiry) index."""
+    (a dry run) what would be destroyed. Range scans of the (class, expiry) index; on a
+    partitioned table only of the month ``now`` is in (:class:`_Split`)."""
     services, report, now, wanted = scope.services, scope.report, scope.now, scope.wanted
     t = target.table
     with engine.connect() as conn:
+        counted = _month_counts(conn, target)
+        exp = t.c.expires_at
         for retention in _classes_present(conn, target):
             if wanted is not None and retention not in wanted:
                 continue
             where = _class_where(target, retention)
             entry = report.cls(retention, statute_of(services, retention))
+            split = _Split.of(counted, retention, now)
             if expired:
-                gone = conn.execute(
-                    select(func.count()).select_from(t).where(*where, t.c.expires_at <= now)
-                ).scalar_one()
+                gone = (
+                    split.earlier
+                    + conn.execute(
+                        select(func.count()).select_from(t).where(*where, exp <= now, *split.this_month(exp))
+                    ).scalar_one()
+                )
                 entry.destroyed += int(gone)
                 if gone:
                     entry.targets.add(target.name)
             kept, first = conn.execute(
-                select(func.count(), func.min(t.c.expires_at)).where(*where, t.c.expires_at > now)
+                select(func.count(), func.min(exp)).where(*where, exp > now, *split.this_month(exp))
             ).one()
+            kept += split.later
+            if first is None and split.later:  # the next expiry is in a later month
+                first = conn.execute(select(func.min(exp)).where(*where, exp > now)).scalar()
             if not kept:
                 continue
             entry.kept += int(kept)
@@ -267,3 +286,37 @@ def _tally(scope: _Scope, engine: Engine, target: _Target, *, expired: bool) -> 
             first = as_utc(first)
             if first is not None and (entry.next_expiry is None or first < entry.next_expiry):
                 entry.next_expiry = first
+
+
+def _month_counts(conn: Connection, target: _Target) -> dict[tuple[datetime, str], int] | None:
+    """(month, class) -> rows of a table partitioned on PostgreSQL, as the database
+    counted them; ``None`` elsewhere."""
+    if target.partitioned is None or not is_partitioned(conn, target.partitioned):
+        return None
+    found = conn.execute(text(f"SELECT month, retention, rows FROM {target.partitioned.month_rows}"))  # noqa: S608
+    return {(month, retention): int(rows) for month, retention, rows in found}
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A class's rows in whole months before and after the month ``now`` is in, from
+    the database's counts (a table partitioned on PostgreSQL), so that only that month
+    is read; with no counts, nothing is split off and the whole table is read."""
+
+    earlier: int = 0
+    later: int = 0
+    start: datetime | None = None  # the month `now` is in, aware UTC
+    end: datetime | None = None
+
+    @classmethod
+    def of(cls, counted: dict[tuple[datetime, str], int] | None, retention: str, now: datetime) -> _Split:
+        if counted is None:
+            return cls()
+        start = month_of(now)
+        end = start + relativedelta(months=1)
+        earlier = sum(n for (month, r), n in counted.items() if r == retention and month < start)
+        later = sum(n for (month, r), n in counted.items() if r == retention and month >= end)
+        return cls(earlier, later, start.replace(tzinfo=timezone.utc), end.replace(tzinfo=timezone.utc))
+
+    def this_month(self, expires_at: Any) -> list[Any]:
+        return [] if self.start is None else [expires_at >= self.start, expires_at < self.end]
