@@ -252,6 +252,10 @@ class Decider:
         return found
 
     def decide(self, cookie_value: str | None = None) -> RequestPrivacy:
+        return self.decide_for(self.services.current_identity(), cookie_value)
+
+    def decide_for(self, subject: str | None, cookie_value: str | None = None) -> RequestPrivacy:
+        """``decide`` for the request's ``subject`` (its identity), already resolved."""
         services = state = self.services
         settings = state.settings
         policy = settings.policy
@@ -264,7 +268,6 @@ class Decider:
         ctx_g = g._get_current_object()
         # req.headers.get("Sec-GPC"), without building a KeyError when it is absent
         gpc = req.environ.get("HTTP_SEC_GPC", "").strip() == "1"
-        subject = services.current_identity()
         cookie = state.consent_cookie
         if cookie_value is None:
             cookies = req.cookies
