@@ -138,7 +138,7 @@ def current_request_privacy() -> RequestPrivacy | None:
     """The decisions for the current request, or ``None`` outside a captured request."""
     if not has_request_context():
         return None
-    ctx_g = g._get_current_object()  # cheaper than a g.get through the proxy each time
+    ctx_g = g._get_current_object().__dict__  # cheaper than a g.get through the proxy each time
     state: RequestPrivacy | None = ctx_g.get("_privacy_request")
     if state is None:
         decide = ctx_g.get("_privacy_decide")  # set by capture; decided on first use
@@ -265,7 +265,7 @@ class Decider:
             self._load(policy, retention)
         period, tz = self._period, self._tz
         req = request._get_current_object()  # type: ignore[attr-defined]
-        ctx_g = g._get_current_object()
+        ctx_g = g._get_current_object().__dict__  # g's own get and setattr are calls on this dict
         # req.headers.get("Sec-GPC"), without building a KeyError when it is absent
         gpc = req.environ.get("HTTP_SEC_GPC", "").strip() == "1"
         cookie = state.consent_cookie
@@ -318,7 +318,7 @@ class Decider:
             disallowed_fields=disallowed,
             sorted_purposes=ordered,
         )
-        ctx_g._privacy_request = decided
+        ctx_g["_privacy_request"] = decided
         return decided
 
 

@@ -180,7 +180,7 @@ class Capture:
         return response
 
     def capture(self, response: Response) -> None:
-        ctx_g = g._get_current_object()
+        ctx_g = g._get_current_object().__dict__  # g's own get and pop are calls on this dict
         started = ctx_g.pop("_privacy_started", None)
         if started is None:
             return
@@ -246,7 +246,7 @@ class Capture:
         environ = req.environ
         allowed = state.allowed_items
         purposes = state.purposes_sorted()
-        at: datetime | None = g._get_current_object().get("_privacy_at")
+        at: datetime | None = g._get_current_object().__dict__.get("_privacy_at")
         # The fields capture computes itself or redacts here (PRE_REDACTED_FIELDS),
         # built once for the stored row and the logged event alike. Free text from the
         # client (path, User-Agent, cookie values, an unknown method) is redacted once:
