@@ -117,11 +117,11 @@ def add_period(instant: datetime, period: Period, tz: ZoneInfo) -> datetime:
     if not (period.hours or period.minutes or period.seconds):
         # Only calendar parts: the wall-clock time of day is kept and the date
         # moves by the cached calendar step (what relativedelta does, per date).
-        day = _calendar_step(period.years, period.months, period.weeks, period.days, local.date())
-        result = datetime(
-            day.year, day.month, day.day, local.hour, local.minute, local.second, local.microsecond, tzinfo=tz
-        )
-        return result.astimezone(tz)
+        start = local.date()
+        day = _calendar_step(period.years, period.months, period.weeks, period.days, start)
+        # The same wall-clock time on that day, fold 0 (what datetime(...) would make;
+        # a datetime and a timedelta add in wall-clock time, without the zone).
+        return local + (day - start)
     # relativedelta works on wall-clock fields; re-resolving the offset keeps
     # the answer right in zones with daylight-saving time.
     result = (local.replace(tzinfo=None) + period.delta).replace(tzinfo=tz)

@@ -212,7 +212,10 @@ def redact_text(text: str) -> str:
     >>> redact_text("kim@example.com paid with 4111 1111 1111 1111\\n")
     '[email] paid with [card]\\\\n'
     """
-    if len(text) <= _CLEAN_MAX_LENGTH and type(text) is str:
+    size = len(text)
+    if size <= _CLEAN_MAX_LENGTH and type(text) is str:
+        if 16 <= size <= 40 and text[4] == "-" and _ISO_TIMESTAMP.fullmatch(text) is not None:
+            return text  # needs nothing (digits and -T:.+Z); each is new, so not cached
         try:
             _check_clean(text)
         except _NeedsWork:

@@ -267,3 +267,23 @@ def test_fixed_length_periods_are_exact_and_order_preserving(start: datetime, da
     assert result - start == timedelta(days=days, hours=hours)
     later = start + timedelta(minutes=1)
     assert add_period(later, period, SEOUL) > result
+
+
+@pytest.mark.parametrize("name", ["Asia/Seoul", "America/New_York", "Europe/London", "Australia/Lord_Howe"])
+@given(
+    instant=st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(timezone.utc)
+    ),
+    text=st.sampled_from(["P3M", "P1Y", "P6M", "P1Y2M3D", "P2W", "P10D", "P5Y"]),
+)
+def test_calendar_periods_keep_the_wall_clock_time_as_relativedelta_does(
+    name: str, instant: datetime, text: str
+) -> None:
+    """The cached calendar step gives what relativedelta on the wall clock gives, to
+    the microsecond, with the same offset and fold (DST zones, half-hour ones too)."""
+    tz, period = zone(name), parse_period(text)
+    local = instant.astimezone(tz)
+    expected = (local.replace(tzinfo=None) + period.delta).replace(tzinfo=tz)
+    got = add_period(instant, period, tz)
+    assert (got.replace(tzinfo=None), got.tzinfo, got.fold) == (expected.replace(tzinfo=None), tz, expected.fold)
+    assert got.isoformat() == expected.isoformat()

@@ -290,7 +290,7 @@ def test_a_full_queue_blocks_instead_of_dropping(
     app = _site(make_app, database_urls, PRIVACY_WRITER_QUEUE_SIZE=5, PRIVACY_WRITER_BATCH_SIZE=2)
     with app.app_context():
         writer = app.extensions["privacy"]._state().writer
-    assert writer._queue.maxsize == 5
+    assert writer.queue_size == 5
     errors: list[BaseException] = []
 
     def worker() -> None:

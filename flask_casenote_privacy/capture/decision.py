@@ -138,7 +138,7 @@ def current_request_privacy() -> RequestPrivacy | None:
     """The decisions for the current request, or ``None`` outside a captured request."""
     if not has_request_context():
         return None
-    ctx_g = g._get_current_object()  # cheaper than a g.get through the proxy each time
+    ctx_g = g._get_current_object().__dict__  # cheaper than a g.get through the proxy each time
     state: RequestPrivacy | None = ctx_g.get("_privacy_request")
     if state is None:
         decide = ctx_g.get("_privacy_decide")  # set by capture; decided on first use
@@ -252,6 +252,10 @@ class Decider:
         return found
 
     def decide(self, cookie_value: str | None = None) -> RequestPrivacy:
+        return self.decide_for(self.services.current_identity(), cookie_value)
+
+    def decide_for(self, subject: str | None, cookie_value: str | None = None) -> RequestPrivacy:
+        """``decide`` for the request's ``subject`` (its identity), already resolved."""
         services = state = self.services
         settings = state.settings
         policy = settings.policy
@@ -261,10 +265,9 @@ class Decider:
             self._load(policy, retention)
         period, tz = self._period, self._tz
         req = request._get_current_object()  # type: ignore[attr-defined]
-        ctx_g = g._get_current_object()
+        ctx_g = g._get_current_object().__dict__  # g's own get and setattr are calls on this dict
         # req.headers.get("Sec-GPC"), without building a KeyError when it is absent
         gpc = req.environ.get("HTTP_SEC_GPC", "").strip() == "1"
-        subject = services.current_identity()
         cookie = state.consent_cookie
         if cookie_value is None:
             cookies = req.cookies
@@ -315,7 +318,7 @@ class Decider:
             disallowed_fields=disallowed,
             sorted_purposes=ordered,
         )
-        ctx_g._privacy_request = decided
+        ctx_g["_privacy_request"] = decided
         return decided
 
 

@@ -73,11 +73,17 @@ class _EventIds:
     def reseed(self) -> None:
         start = int.from_bytes(os.urandom(15), "big") >> 4  # 116 bits
         self._state: tuple[int, Iterator[int]] = (start, itertools.count())
+        self._head: tuple[int, str] = (-1, "")  # the first 27 characters, for value >> 20
 
     def next(self) -> str:
         start, counter = self._state
         value = (start + next(counter)) & _MASK_116
-        return f"{value >> 84:08x}a{(value >> 52) & _MASK_32:08x}b{(value >> 20) & _MASK_32:08x}c{value & _MASK_20:05x}"
+        high, head = self._head  # one tuple, replaced whole: consistent across threads
+        if high != value >> 20:  # once in 2**20 ids
+            high = value >> 20
+            head = f"{value >> 84:08x}a{(value >> 52) & _MASK_32:08x}b{high & _MASK_32:08x}c"
+            self._head = (high, head)
+        return head + "%05x" % (value & _MASK_20)  # cheaper than an f-string
 
 
 _MASK_116 = (1 << 116) - 1
@@ -133,7 +139,8 @@ class Capture:
     def __init__(self, services: Services, writer: AccessLogWriter, app: Flask) -> None:
         self.services = services
         self.writer = writer
-        self._decide = Decider(services).decide
+        decider = Decider(services)
+        self._decide, self._decide_for = decider.decide, decider.decide_for
         self._event_ids = _EventIds()
         config = app.config
         self.excluded = tuple(config["PRIVACY_CAPTURE_EXCLUDE"]) + (
@@ -173,7 +180,7 @@ class Capture:
         return response
 
     def capture(self, response: Response) -> None:
-        ctx_g = g._get_current_object()
+        ctx_g = g._get_current_object().__dict__  # g's own get and pop are calls on this dict
         started = ctx_g.pop("_privacy_started", None)
         if started is None:
             return
@@ -192,7 +199,7 @@ class Capture:
             self.emit(self._decide(""), response.status_code, duration_ms)
             return
         if state is None or state.subject != subject:
-            state = self._decide()  # not decided yet in this request
+            state = self._decide_for(subject)  # not decided yet in this request
         if subject is not None:
             self.note_member(subject, response)
         elif self.session_cookie in request.cookies and SIGNED_IN_KEY in session:
@@ -239,7 +246,7 @@ class Capture:
         environ = req.environ
         allowed = state.allowed_items
         purposes = state.purposes_sorted()
-        at: datetime | None = g._get_current_object().get("_privacy_at")
+        at: datetime | None = g._get_current_object().__dict__.get("_privacy_at")
         # The fields capture computes itself or redacts here (PRE_REDACTED_FIELDS),
         # built once for the stored row and the logged event alike. Free text from the
         # client (path, User-Agent, cookie values, an unknown method) is redacted once:

@@ -1,17 +1,16 @@
 """The buffered, lossless writer of access events.
 
 Requests hand events to a bounded queue; a background thread writes them in
-batches, after ``linger_seconds`` or as soon as a batch is full, waits for
-flushes and replays the spool. With ``inline``, while the database answers, the
-request that fills a batch writes it itself (no thread switch, but that request
-waits for the commit). A full queue blocks the request (backpressure) instead of
-dropping.
-If the database is unreachable, batches go to an append-only spool file and
-are replayed, idempotently by ``event_id``, once it answers again. A database
-that answers without the access-log table (never upgraded) is an error said
-once, not an outage: its events wait in the spool too. Spool files are bound to
-their database (:mod:`.spool`). The thread starts lazily in each process, so it
-survives a forking server.
+batches, after ``linger_seconds`` or as soon as a batch is full, waits for flushes
+and replays the spool. With ``inline``, while the database answers, the request
+that fills a batch writes it itself (no thread switch, but that request waits for
+the commit). A full queue blocks the request (backpressure) instead of dropping.
+If the database is unreachable, batches go to an append-only spool file and are
+replayed, idempotently by ``event_id``, once it answers again. A database that
+answers without the access-log table (never upgraded) is an error said once, not
+an outage: its events wait in the spool too. Spool files are bound to their
+database (:mod:`.spool`). The thread starts lazily in each process, so it survives
+a forking server.
 """
 
 from __future__ import annotations
@@ -37,19 +36,13 @@ from .bulk_insert import BulkInserter, Row, not_stored
 __all__ = ["AccessLogWriter"]
 
 log = logging.getLogger("flask_casenote_privacy.writer")
+# This process's id, kept by an at-fork hook: os.getpid() is a system call per request.
+_process = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _process.__setitem__(0, os.getpid()))
 
 
 class _TablesMissing(SQLAlchemyError):
     """The database answered, but has no access-log table: never upgraded."""
-
-
-class _RowQueue(deque[Row]):
-    """Rows waiting for the writer thread, at most ``maxsize`` (``submit`` blocks
-    when it is full). A deque: one append per request, one lock for everything."""
-
-    def __init__(self, maxsize: int) -> None:
-        super().__init__()
-        self.maxsize = maxsize
 
 
 class AccessLogWriter:
@@ -87,7 +80,7 @@ class AccessLogWriter:
         self.inline = inline
         self._inserter = BulkInserter()
         self._reset()
-        self._warn_unbound()
+        spool.warn_unbound(self.spool_dir, self.database, self.spool_tag)
 
     # -- per-process state ---------------------------------------------------------
     def _reset(self) -> None:
@@ -99,7 +92,7 @@ class AccessLogWriter:
         self._done = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._full_waiters = 0  # submits waiting for room (backpressure)
-        self._queue = _RowQueue(self.queue_size)
+        self._queue: deque[Row] = deque()  # at most queue_size rows; one lock for everything
         self._thread: threading.Thread | None = None
         self._submitted = 0
         self._finished = 0
@@ -119,7 +112,7 @@ class AccessLogWriter:
     # -- the request side ----------------------------------------------------------
     def submit(self, row: Row) -> None:
         """Hand one row over; blocks while the queue is full, never drops."""
-        if os.getpid() != self._pid:
+        if _process[0] != self._pid:
             self._reset()
         if self.synchronous:
             self._deliver([row])
@@ -127,9 +120,9 @@ class AccessLogWriter:
         queue = self._queue
         with self._lock:
             self._submitted += 1
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:  # the thread clears it as it ends, however it ends
                 self._start_thread()
-            while len(queue) >= queue.maxsize:
+            while len(queue) >= self.queue_size:
                 # Backpressure: wait for the writer, never drop.
                 self._wake.set()
                 self._full_waiters += 1
@@ -208,12 +201,21 @@ class AccessLogWriter:
         return done
 
     def _start_thread(self) -> None:
-        """Start the writer thread; the caller holds ``_lock``."""
-        self._thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
-        self._thread.start()
+        """Start the writer thread; the caller holds ``_lock`` (the thread cannot end first)."""
+        thread = threading.Thread(target=self._run, name="privacy-writer", daemon=True)
+        thread.start()
+        self._thread = thread
 
     # -- the writer thread -----------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:  # however it ends: submit only checks that _thread is set
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _loop(self) -> None:
         queue = self._queue
         while True:
             if not queue and self._closing:
@@ -346,9 +348,6 @@ class AccessLogWriter:
 
     def _spool_pending(self) -> bool:
         return self.spool_dir.is_dir() and any(spool.bound_files(self.spool_dir, self.spool_tag))
-
-    def _warn_unbound(self) -> None:
-        spool.warn_unbound(self.spool_dir, self.database, self.spool_tag)
 
     def replay_spool(self) -> int:
         """Replay this database's spool files now, unless another thread of this process
