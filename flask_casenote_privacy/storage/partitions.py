@@ -51,17 +51,19 @@ LOCK_TIMEOUT = "100ms"  # DDL on the parent never queues capture's inserts for l
 # once per statement from its transition tables. Statement-level, not row-level: a
 # row trigger would update one count row once per row, and PostgreSQL walks all of a
 # transaction's versions of that row on each update, so a 250,000-row DELETE would
-# take quadratic time.
+# take quadratic time. The count rows are updated in (month, class) order, so two
+# writers' batches that both span two months or classes lock them in the same order
+# and cannot deadlock.
 COUNT_FUNCTION = """
 CREATE OR REPLACE FUNCTION {counts}_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO {counts} AS c (month, retention, rows)
-        SELECT date_trunc('month', expires_at), retention, count(*) FROM new_rows GROUP BY 1, 2
+        SELECT date_trunc('month', expires_at), retention, count(*) FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (month, retention) DO UPDATE SET rows = c.rows + excluded.rows;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO {counts} AS c (month, retention, rows)
-        SELECT date_trunc('month', expires_at), retention, -count(*) FROM old_rows GROUP BY 1, 2
+        SELECT date_trunc('month', expires_at), retention, -count(*) FROM old_rows GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (month, retention) DO UPDATE SET rows = c.rows + excluded.rows;
     ELSE
         INSERT INTO {counts} AS c (month, retention, rows)
@@ -69,7 +71,7 @@ BEGIN
             SELECT date_trunc('month', expires_at) AS month, retention, 1 AS n FROM new_rows
             UNION ALL
             SELECT date_trunc('month', expires_at), retention, -1 FROM old_rows
-        ) AS moved GROUP BY 1, 2 HAVING sum(n) <> 0
+        ) AS moved GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2
         ON CONFLICT (month, retention) DO UPDATE SET rows = c.rows + excluded.rows;
     END IF;
     RETURN NULL;
