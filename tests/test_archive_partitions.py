@@ -22,7 +22,7 @@ from flask_casenote_privacy.retention.purge import purge
 from flask_casenote_privacy.storage.archive_tables import archived_records
 from flask_casenote_privacy.storage.migrate import upgrade_database
 from flask_casenote_privacy.storage.partitions import ARCHIVE, ensure_partitions, is_partitioned, partitions
-from tests.test_partitions import alembic, counts_now, counts_true, pg_app, pg_urls
+from tests.test_partitions import alembic, counts_now, counts_true, pg_app, pg_urls, where_rows_are
 
 __all__ = ["pg_app", "pg_urls"]  # the fixtures, shared with tests/test_partitions.py
 
@@ -47,9 +47,7 @@ def record(expires_at: datetime, retention: str = "payment_record", key: str | N
 
 
 def where_records_are(engine: Any) -> dict[str, int]:
-    with engine.connect() as conn:
-        found = conn.execute(text("SELECT tableoid::regclass::text, count(*) FROM privacy_archived_record GROUP BY 1"))
-        return {name: int(n) for name, n in found}
+    return where_rows_are(engine, ARCHIVE.parent)
 
 
 def archive_months(engine: Any) -> list[str]:

@@ -72,10 +72,10 @@ def row(expires_at: datetime, retention: str = "access_log") -> dict[str, Any]:
     }
 
 
-def where_rows_are(engine: Any) -> dict[str, int]:
+def where_rows_are(engine: Any, table: str = "privacy_access_log") -> dict[str, int]:
     """Rows per partition (by the table each physically lives in)."""
     with engine.connect() as conn:
-        found = conn.execute(text("SELECT tableoid::regclass::text, count(*) FROM privacy_access_log GROUP BY 1"))
+        found = conn.execute(text(f"SELECT tableoid::regclass::text, count(*) FROM {table} GROUP BY 1"))
         return {name: int(n) for name, n in found}
 
 

@@ -64,7 +64,7 @@ class BulkInserter:
             if _insert_sqlite(conn, fast, rows):
                 return
         elif fast is not None:
-            params = _flat_params(rows, fast.datetimes_as_text)
+            params = _flat_params(rows)
             if params is not None:
                 width = len(_COLUMNS)
                 if fast.unnest is not None:
@@ -75,10 +75,7 @@ class BulkInserter:
                     # trigger of a partitioned log (main_0016) fires once per batch.
                     conn.exec_driver_sql(fast.unnest, tuple(params[i::width] for i in range(width)))
                     return
-                start = 0
-                for size in _statement_sizes(len(rows), fast.max_rows):
-                    conn.exec_driver_sql(fast.sql(size), tuple(params[start * width : (start + size) * width]))
-                    start += size
+                _execute(conn, fast, params, width, len(rows))
                 return
         conn.execute(insert(access_log), [{**_EMPTY_ROW, **row} for row in rows])
 
@@ -95,9 +92,10 @@ class BulkInserter:
         return result
 
 
-def _flat_params(rows: list[Row], datetimes_as_text: bool) -> list[Any] | None:
-    """Every row's values in column order, one flat list; ``None`` if a row has a
-    datetime that is not aware (SQLAlchemy's UTCDateTime then says what is wrong)."""
+def _flat_params(rows: list[Row]) -> list[Any] | None:
+    """Every row's values in column order, one flat list, datetimes as naive UTC (not
+    SQLite: ``_sqlite_params``); ``None`` if a row has a datetime that is not aware
+    (SQLAlchemy's UTCDateTime then says what is wrong)."""
     params: list[Any] = []
     extend = params.extend
     positions = _DATETIME_POSITIONS
@@ -107,9 +105,7 @@ def _flat_params(rows: list[Row], datetimes_as_text: bool) -> list[Any] | None:
             value = values[i]
             if not isinstance(value, datetime) or value.tzinfo is None:
                 return None
-            value = value.astimezone(_UTC)
-            # isoformat of an aware UTC time: "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
-            values[i] = value.isoformat(" ", "microseconds")[:26] if datetimes_as_text else value.replace(tzinfo=None)
+            values[i] = value.astimezone(_UTC).replace(tzinfo=None)
         extend(values)
     return params
 
@@ -126,12 +122,19 @@ def _insert_sqlite(conn: Connection, fast: _FastInsert, rows: list[Row]) -> bool
     params = _sqlite_params(rows, columns)
     if params is None:
         return False
-    width = len(columns)
+    _execute(conn, fast, params, len(columns), len(rows), nulls)
+    return True
+
+
+def _execute(
+    conn: Connection, fast: _FastInsert, params: list[Any], width: int, rows: int, nulls: frozenset[str] = frozenset()
+) -> None:
+    """The multi-row INSERTs of ``rows`` rows of ``width`` values each, in the few
+    statement sizes of ``_statement_sizes``."""
     start = 0
-    for size in _statement_sizes(len(rows), fast.max_rows):
+    for size in _statement_sizes(rows, fast.max_rows):
         conn.exec_driver_sql(fast.sql(size, nulls), tuple(params[start * width : (start + size) * width]))
         start += size
-    return True
 
 
 def _sqlite_params(rows: list[Row], columns: list[str]) -> list[Any] | None:

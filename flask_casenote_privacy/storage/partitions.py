@@ -30,7 +30,6 @@ __all__ = [
     "ARCHIVE",
     "DEFAULT_PARTITION",
     "MONTH_ROWS",
-    "PARENT",
     "Partition",
     "Partitioned",
     "count_rows_of",
@@ -40,7 +39,6 @@ __all__ = [
     "lock_not_available",
     "month_of",
     "month_rows",
-    "partition_name",
     "partition_names",
     "partitions",
 ]
@@ -105,7 +103,6 @@ class Partitioned:
 
 ACCESS_LOG = Partitioned("privacy_access_log")
 ARCHIVE = Partitioned("privacy_archived_record")
-PARENT = ACCESS_LOG.parent
 DEFAULT_PARTITION = ACCESS_LOG.default
 MONTH_ROWS = ACCESS_LOG.month_rows
 _NAME = re.compile(rf"^(?:{ACCESS_LOG.parent}|{ARCHIVE.parent})_(?:p(\d{{4}})(\d{{2}})|default)$")
@@ -171,10 +168,6 @@ def month_of(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def partition_name(month: datetime, table: Partitioned = ACCESS_LOG) -> str:
-    return table.name(month)
 
 
 def lock_not_available(exc: OperationalError) -> bool:
