@@ -119,7 +119,14 @@ def capture_app(
     return app, privacy
 
 
-_FLOOR_IDS = itertools.count(1)  # both floors write to one table
+def _seeded_ids() -> itertools.count[int]:
+    return itertools.count(int.from_bytes(os.urandom(8), "big") << 20)
+
+
+# Both floors write to one table, and so do a server's forked workers: each process
+# counts from its own random start.
+_FLOOR_IDS = [_seeded_ids()]
+os.register_at_fork(after_in_child=lambda: _FLOOR_IDS.__setitem__(0, _seeded_ids()))
 
 
 def rows_template(device: bool) -> tuple[str, ...]:
@@ -150,6 +157,17 @@ def floor_app(
     )
     app.add_url_rule("/search", view_func=search)
     Privacy(app)
+    return app, install_floor(app, engine, device=device)
+
+
+def install_floor(
+    app: Flask, engine: Engine, *, device: bool = False, every: int | None = None, query: bool = False
+) -> Callable[[], None]:
+    """The floor's hooks on ``app`` (which has ``Privacy(app)`` with capture off):
+    the event and the row per request. Returns the function that writes the rows
+    kept so far in one multi-row INSERT; with ``every``, the request that brings
+    them to that many calls it itself (as plain code in a server would). With
+    ``query``, the stored and logged path keeps the query string."""
     logger = structlog.get_logger("bench.floor")
     rows: list[dict[str, Any]] = []
     purposes = ["security", "user_protection"]
@@ -163,9 +181,10 @@ def floor_app(
         req = flask.request
         now = datetime.now(timezone.utc)
         expires = now + timedelta(days=92)
-        n = next(_FLOOR_IDS)  # an id shaped like capture's (never nine digits in a row)
+        n = next(_FLOOR_IDS[0])  # an id shaped like capture's (never nine digits in a row)
         event_id = f"{n >> 84:08x}a{(n >> 52) & 0xFFFFFFFF:08x}b{(n >> 20) & 0xFFFFFFFF:08x}c{n & 0xFFFFF:05x}"
         duration = round((time.perf_counter() - flask.g.started) * 1000.0, 3)
+        path = req.full_path if query else req.path
         extra: dict[str, Any] = {}
         if device:
             agent = req.environ.get("HTTP_USER_AGENT", "")
@@ -180,7 +199,7 @@ def floor_app(
             subject=None,
             ip=req.remote_addr,
             method=req.method,
-            path=req.path,
+            path=path,
             status=response.status_code,
             duration_ms=duration,
         )
@@ -193,13 +212,15 @@ def floor_app(
                 "subject": None,
                 "ip": req.remote_addr,
                 "method": req.method,
-                "path": req.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": duration,
                 "purposes": "security,user_protection",
                 **extra,
             }
         )
+        if every is not None and len(rows) >= every:
+            write()
         return response
 
     columns = list(rows_template(device))
@@ -233,7 +254,7 @@ def floor_app(
                 conn.exec_driver_sql(head + ", ".join([one] * len(rows)), tuple(params))
         rows.clear()
 
-    return app, write
+    return write
 
 
 def naive_app(engine: Engine) -> Flask:

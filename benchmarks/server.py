@@ -1,29 +1,35 @@
 """Capture behind a real server: gunicorn, a realistic route, driven by ``wrk``.
 
-Two apps serve the same route, ``GET /cases?n=<marker>``: one SQLAlchemy query
+Three apps serve the same route, ``GET /cases?n=<marker>``: one SQLAlchemy query
 for 20 rows of a 200-row table (a SQLite file, one engine per worker), rendered
 by a Jinja template (``render_template``, compiled once per worker):
 
 * ``bare``: plain Flask with a ``SECRET_KEY``;
+* ``floor``: the least work the mission needs, as plain code does it (the
+  floor of ``request_overhead.py``): ``Privacy(app)`` with capture off, an
+  ``after_request`` hook logging the same ``http.access`` event through the
+  same chain and keeping the row; the request that brings the rows to 1,000
+  writes them in one multi-row INSERT (the rest at exit);
 * ``capture``: the same app with ``Privacy(app)`` (defaults, the ``casenote``
   policy; ``PRIVACY_CAPTURE_QUERY_PARAMS = ["n"]`` so each stored path keeps
   its marker), structlog configured as a production service (JSON lines to
   ``/dev/null``, the privacy processors in the chain).
 
 Each app runs under ``gunicorn -w 2`` (sync workers), once with ``--preload``
-and once without. For each mode both servers are started, warmed up, then
-driven alternately (bare, capture, bare, capture, ...) by ``wrk --latency``
+and once without. For each mode the servers are started, warmed up, then
+driven alternately (bare, floor, capture, bare, ...) by ``wrk --latency``
 for ``--rounds`` runs of ``--duration`` seconds each, so that load from
 anything else on the machine falls on both alike. Printed: requests per second,
-p50 and p99 latency (medians over the rounds), and capture's throughput and
-p99 latency against bare's in the same round (the two runs back to back), the
-median over the rounds.
+p50 and p99 latency (medians over the rounds), and capture's (and the floor's)
+throughput and p99 latency against bare's in the same round (the runs back to
+back), the median over the rounds.
 
 Afterwards each capture server is stopped with SIGTERM (its workers flush at
 exit) and every request must have its row: the rows whose path carries a
 ``wrk`` marker number at least the responses ``wrk`` counted and at most that
 plus the connections (requests still in flight when ``wrk`` stopped are served
-and stored too), none duplicated, no spool file left.
+and stored too), none duplicated, no spool file left. The floor's rows are
+counted the same way.
 
 Install wrk from Debian (``apt-get install wrk``); gunicorn comes with the
 ``test`` extra (``pip install -e '.[test]'``).
@@ -39,6 +45,7 @@ missing. See docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import re
@@ -62,6 +69,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 THROUGHPUT_MIN_RATIO = 0.95  # capture / bare requests per second
 P99_MAX_RATIO = 1.10  # capture / bare p99 latency
+FLOOR_BATCH = 1_000  # rows the floor keeps before its one INSERT
+VARIANTS = ("bare", "floor", "capture")
 SECRET_KEY = "benchmark secret key, not for production"
 TEMPLATE = """<!doctype html>
 <html lang="ko"><head><meta charset="utf-8"><title>판례 검색 — {{ title }}</title></head>
@@ -115,7 +124,7 @@ def create_app() -> Any:
             rows = conn.execute(query, {"skip": skip}).mappings().all()
         return render_template("cases.html", title="개인정보 판례", cases=rows, total=200)
 
-    if variant == "capture":
+    if variant in ("capture", "floor"):
         from flask_casenote_privacy import Privacy
 
         app.config.update(
@@ -124,12 +133,22 @@ def create_app() -> Any:
             PRIVACY_ARCHIVE_DATABASE_URI=f"sqlite:///{work / 'privacy-archive.sqlite'}",
             PRIVACY_SPOOL_DIR=str(work / "spool"),
             PRIVACY_CAPTURE_QUERY_PARAMS=["n"],
+            PRIVACY_CAPTURE=variant == "capture",
         )
         app.config["PRIVACY_WRITER_INLINE"] = os.environ.get("BENCH_INLINE") == "1"
         events = os.environ.get("BENCH_EVENTS")
         if events:
             app.config["PRIVACY_ACCESS_EVENTS"] = events
         Privacy(app)
+        if variant == "floor":
+            from request_overhead import install_floor
+
+            from flask_casenote_privacy.storage.engines import make_engine
+
+            write = install_floor(
+                app, make_engine(make_url(os.environ["BENCH_PRIVACY_DB"])), every=FLOOR_BATCH, query=True
+            )
+            atexit.register(write)  # a sync worker exits normally on SIGTERM: the rest is written
     structlog.get_logger("bench").debug("app ready")
     return app
 
@@ -308,14 +327,20 @@ def run_wrk(url: str, seconds: float, connections: int, threads: int, script: Pa
     return {"rps": rps, "p50": p50, "p99": p99, "done": done, "failed": failed, "run": run}
 
 
-def stored_markers(url: URL, runs: list[int]) -> tuple[int, int]:
-    """(rows with a marker of one of ``runs``, distinct markers among them) in the capture database."""
+def against_bare(results: dict[str, list[dict[str, float]]], variant: str, key: str) -> float:
+    """``variant``'s figure over bare's, per round (the runs back to back), the median over the rounds."""
+    pairs = zip(results["bare"], results[variant], strict=True)
+    return statistics.median(c[key] / b[key] for b, c in pairs)
+
+
+def stored_markers(url: URL, runs: list[int], table: str = "privacy_access_log") -> tuple[int, int]:
+    """(rows with a marker of one of ``runs``, distinct markers among them) in ``table``."""
     engine = create_engine(url)
     rows = distinct = 0
     with engine.connect() as conn:
         for run in runs:
             n, d = conn.execute(
-                text("SELECT COUNT(*), COUNT(DISTINCT path) FROM privacy_access_log WHERE path LIKE :p"),
+                text(f"SELECT COUNT(*), COUNT(DISTINCT path) FROM {table} WHERE path LIKE :p"),
                 {"p": f"/cases?n=r{run}.%"},
             ).one()
             rows, distinct = rows + int(n), distinct + int(d)
@@ -359,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         with app.app_context():
             app.extensions["privacy"].upgrade()
             app.extensions["privacy"].close()
+        from request_overhead import floor_log
+
+        engine = create_engine(database.url)
+        floor_log.create(engine)
+        engine.dispose()
 
         print(
             f"flask-casenote-privacy behind gunicorn: GET /cases (one query, 20 rows, Jinja), "
@@ -371,11 +401,11 @@ def main(argv: list[str] | None = None) -> int:
             f"SQLAlchemy {version('sqlalchemy')}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
-        checks: list[tuple[str, str, str, bool]] = []
+        checks: list[tuple[str, str, str, bool | None]] = []  # None: a figure, not a target
         table: list[str] = []
         for mode in modes:
             preload = mode == "preload"
-            servers = {v: Server(v, preload, env, work, args.workers) for v in ("bare", "capture")}
+            servers = {v: Server(v, preload, env, work, args.workers) for v in VARIANTS}
             try:
                 for server in servers.values():
                     server.wait()
@@ -400,10 +430,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"({min(r['rps'] for r in runs):,.0f}–{max(r['rps'] for r in runs):,.0f}) "
                     f"| {med[variant]['p50']:.2f} | {med[variant]['p99']:.2f} | {sum(int(r['done']) for r in runs):,} |"
                 )
-            # Per round (the two runs back to back), then the median over the rounds.
-            pairs = list(zip(results["bare"], results["capture"], strict=True))
-            ratio = statistics.median(c["rps"] / b["rps"] for b, c in pairs)
-            p99_ratio = statistics.median(c["p99"] / b["p99"] for b, c in pairs)
+
+            ratio, p99_ratio = against_bare(results, "capture", "rps"), against_bare(results, "capture", "p99")
+            floor_ratio, floor_p99 = against_bare(results, "floor", "rps"), against_bare(results, "floor", "p99")
+            # What capture costs beyond the least the mission needs, as a share of bare.
+            beyond = statistics.median(
+                (f["rps"] - c["rps"]) / b["rps"]
+                for b, f, c in zip(results["bare"], results["floor"], results["capture"], strict=True)
+            )
             checks.append(
                 (
                     f"{mode}: capture / bare throughput",
@@ -420,19 +454,28 @@ def main(argv: list[str] | None = None) -> int:
                     p99_ratio <= P99_MAX_RATIO,
                 )
             )
+            info = f"{mode}: floor / bare throughput (p99), for reference"
+            checks.append((info, f"{floor_ratio:.3f} ({floor_p99:.3f})", "the least the mission costs", None))
+            checks.append(
+                (f"{mode}: (floor − capture) / bare throughput", f"{beyond:+.3f}", "capture beyond the floor", None)
+            )
             failed = sum(int(r["failed"]) for runs in results.values() for r in runs)
             checks.append((f"{mode}: failed responses", str(failed), "= 0", failed == 0))
             checks.append(
                 (f"{mode}: gunicorn exit codes", str(sorted(codes.values())), "= 0", set(codes.values()) == {0})
             )
+            stored = [("floor", floor_log.name)]
             if (args.events or "both") != "log":
-                rows, distinct = stored_markers(database.url, [int(r["run"]) for r in results["capture"]])
-                answered = sum(int(r["done"]) for r in results["capture"])
-                slack = args.connections * len(results["capture"])
+                stored.insert(0, ("capture", "privacy_access_log"))
+            for variant, table_name in stored:
+                runs = [int(r["run"]) for r in results[variant]]
+                rows, distinct = stored_markers(database.url, runs, table_name)
+                answered = sum(int(r["done"]) for r in results[variant])
+                slack = args.connections * len(results[variant])
                 ok = answered <= rows <= answered + slack and distinct == rows
                 checks.append(
                     (
-                        f"{mode}: capture rows stored (distinct) / responses counted by wrk",
+                        f"{mode}: {variant} rows stored (distinct) / responses counted by wrk",
                         f"{rows:,} ({distinct:,}) / {answered:,}",
                         f"responses ≤ rows ≤ responses + {slack} in flight, none duplicated",
                         ok,
@@ -449,9 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         print("| check | value | target | result |")
         print("|---|---:|---|---|")
         for label, value, target, ok in checks:
-            print(f"| {label} | {value} | {target} | {'PASS' if ok else 'FAIL'} |")
+            print(f"| {label} | {value} | {target} | {'—' if ok is None else 'PASS' if ok else 'FAIL'} |")
         print(f"load average after the run: {os.getloadavg()[0]:.1f}")
-        failed_checks = [label for label, _, _, ok in checks if not ok]
+        failed_checks = [label for label, _, _, ok in checks if ok is False]
         if failed_checks:
             print(f"\nFAIL: {', '.join(failed_checks)}")
             rows_missed = any("rows stored" in label or "spool" in label for label in failed_checks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,3 +50,92 @@ def test_a_writer_thread_killed_by_a_bug_is_replaced_and_no_row_is_lost(
         assert writer.close(timeout=10)
     finally:
         engine.dispose()
+
+
+class _CountingEvent(threading.Event):
+    """The writer's wake-up event, counting who set it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setters: list[str] = []
+
+    def set(self) -> None:
+        self.setters.append(threading.current_thread().name)
+        super().set()
+
+
+def _inline_writer(tmp_path: Path, **options: object) -> tuple[AccessLogWriter, list[str]]:
+    """An inline writer on a SQLite file, and the names of the threads that deliver."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'privacy.sqlite'}")
+    metadata.create_all(engine)
+    writer = AccessLogWriter(lambda: engine, tmp_path / "spool", inline=True, **options)  # type: ignore[arg-type]
+    deliverers: list[str] = []
+    deliver = writer._deliver
+
+    def spy(batch: list[dict[str, object]], *, replay: bool = True) -> None:
+        deliverers.append(threading.current_thread().name)
+        deliver(batch, replay=replay)
+
+    writer._deliver = spy  # type: ignore[method-assign]
+    return writer, deliverers
+
+
+def _stored(writer: AccessLogWriter) -> int:
+    with writer._engine().connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(access_log)).scalar_one())
+
+
+def test_inline_requests_write_every_batch_and_never_wake_the_thread(tmp_path: Path) -> None:
+    """Under steady load the thread is never made runnable: a thread woken while the
+    request loop holds the GIL waits for it, woken in vain at every release (the
+    convoy of docs/benchmarks.md). The requests write the full batches themselves."""
+    writer, deliverers = _inline_writer(tmp_path, batch_size=100, linger_seconds=60)
+    try:
+        writer.submit(_row(0))  # starts the thread, which settles into its sweep wait
+        time.sleep(0.2)
+        wake = writer._wake = _CountingEvent()
+        for n in range(1, 2000):
+            writer.submit(_row(n))
+        assert wake.setters == []
+        assert deliverers == ["MainThread"] * 20
+        assert _stored(writer) == 2000
+        assert writer.flush(timeout=10)
+    finally:
+        writer.close(timeout=10)
+        writer._engine().dispose()
+
+
+def test_inline_the_request_that_finds_the_oldest_row_lingered_writes_the_rows(tmp_path: Path) -> None:
+    """A partial batch is not left waiting for a full one: the first request after
+    ``linger_seconds`` writes what is queued, its own row too."""
+    writer, deliverers = _inline_writer(tmp_path, batch_size=500, linger_seconds=0.3)
+    try:
+        writer.submit(_row(1))
+        writer.submit(_row(2))
+        assert _stored(writer) == 0
+        time.sleep(0.35)
+        writer.submit(_row(3))
+        assert _stored(writer) == 3
+        assert deliverers == ["MainThread"]
+    finally:
+        writer.close(timeout=10)
+        writer._engine().dispose()
+
+
+def test_inline_rows_left_when_requests_stop_are_swept_by_the_thread(tmp_path: Path) -> None:
+    """With no request after them, the last rows are written by the thread once they
+    are twice the linger old: not sooner (it does not wake for them), nor lost."""
+    writer, deliverers = _inline_writer(tmp_path, batch_size=500, linger_seconds=0.25)
+    try:
+        for n in range(3):
+            writer.submit(_row(n))
+        time.sleep(0.2)
+        assert _stored(writer) == 0  # not before 0.5 s
+        deadline = time.monotonic() + 10
+        while _stored(writer) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _stored(writer) == 3
+        assert deliverers == ["privacy-writer"]
+    finally:
+        writer.close(timeout=10)
+        writer._engine().dispose()

@@ -2,27 +2,27 @@
 
 Requests hand events to a bounded queue; a background thread writes them in
 batches, after ``linger_seconds`` or as soon as a batch is full, waits for flushes
-and replays the spool. With ``inline``, while the database answers, the request
-that fills a batch writes it itself (no thread switch, but that request waits for
-the commit). A full queue blocks the request (backpressure) instead of dropping.
-If the database is unreachable, batches go to an append-only spool file and are
-replayed, idempotently by ``event_id``, once it answers again. A database that
-answers without the access-log table (never upgraded) is an error said once, not
-an outage: its events wait in the spool too. Spool files are bound to their
-database (:mod:`.spool`). The thread starts lazily in each process, so it survives
-a forking server.
+and replays the spool. With ``inline``, while the database answers, requests write
+the batches themselves: the one that fills a batch, or that finds the oldest row
+``linger_seconds`` old (no thread switch, but that request waits for the commit);
+the thread only sweeps, on a timer, what is left when requests stop coming. A
+full queue blocks the request (backpressure) instead of dropping. If the database
+is unreachable, batches go to an append-only spool file and are replayed,
+idempotently by ``event_id``, once it answers again (:mod:`.spooling`). A
+database that answers without the access-log table (never upgraded) is an error
+said once, not an outage: its events wait in the spool too. Spool files are bound
+to their database (:mod:`.spool`). The thread starts lazily in each process, so it
+survives a forking server.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect
@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..storage.tables import access_log
 from . import spool
 from .bulk_insert import BulkInserter, Row, not_stored
+from .spooling import Spooling
 
 __all__ = ["AccessLogWriter"]
 
@@ -45,7 +46,7 @@ class _TablesMissing(SQLAlchemyError):
     """The database answered, but has no access-log table: never upgraded."""
 
 
-class AccessLogWriter:
+class AccessLogWriter(Spooling):
     """Writes access-log rows for one app; ``submit`` is called from requests."""
 
     def __init__(
@@ -99,6 +100,7 @@ class AccessLogWriter:
         self._flush_target = 0  # a flush waits until _finished reaches this: no lingering
         self._wake = threading.Event()  # rows arrived, a batch is full, or a flush waits
         self._wake_at = max(1, min(self.batch_size, self.queue_size))
+        self._oldest_at = 0.0  # monotonic time the oldest queued row arrived (about)
         self._down_until = 0.0  # monotonic time before which the database is not retried
         self._schema_missing = False  # said once; cleared when a write succeeds again
         self._spool_file = spool.new_name(self.spool_dir, self.spool_tag)
@@ -133,24 +135,46 @@ class AccessLogWriter:
                 if self._thread is None or not self._thread.is_alive():
                     self._start_thread()
             queue.append(row)
-            batch = self._take_full_batch()
-            # The writer waits for a first row, or lingers until a batch is full.
-            wake = len(queue) == 1 or (batch is None and self._submitted - self._finished >= self._wake_at)
+            if len(queue) == 1:
+                self._oldest_at = time.monotonic()
+            batch = self._take_inline_batch()
+            if batch is None and self._submitted - self._finished >= self._wake_at:
+                wake = True  # a full batch (or, inline, one the requests may not write)
+            else:
+                # The writer waits for a first row and lingers; inline, it is not woken
+                # at all while requests write: a thread made runnable while the request
+                # loop holds the GIL waits for it, and is woken in vain at every release.
+                wake = len(queue) == 1 and not self._inline_now()
         if wake and not self._wake.is_set():
             self._wake.set()
         if batch is not None:
             self._write_taken(batch, replay=False)
 
-    def _take_full_batch(self) -> list[Row] | None:
-        """A full batch for the submitting request to write itself, while the database
-        is believed up (the caller holds ``_lock``). After a failure, and until the
-        tables exist, the thread alone writes: a request never waits on an outage twice."""
+    def _inline_now(self) -> bool:
+        """Requests write batches: inline, while the database is believed up. After a
+        failure, and until the tables exist, the thread alone writes: a request never
+        waits on an outage twice."""
+        return self.inline and not self._schema_missing and time.monotonic() >= self._down_until
+
+    def _take_inline_batch(self) -> list[Row] | None:
+        """Inline, a batch for the submitting request to write itself: a full one, or
+        the rows queued since ``linger_seconds`` ago (the caller holds ``_lock``)."""
         queue = self._queue
-        if not self.inline or len(queue) < self.batch_size or self._schema_missing:
+        if not self._inline_now():
             return None
-        if time.monotonic() < self._down_until:
+        if len(queue) < self.batch_size and time.monotonic() - self._oldest_at < self.linger_seconds:
             return None
-        return [queue.popleft() for _ in range(self.batch_size)]
+        return self._take(self.batch_size)
+
+    def _take(self, most: int) -> list[Row]:
+        """Up to ``most`` rows off the queue (the caller holds ``_lock``)."""
+        queue = self._queue
+        batch = [queue.popleft() for _ in range(min(len(queue), most))]
+        if queue:  # those left came after the batch's: no older than now
+            self._oldest_at = time.monotonic()
+        if self._full_waiters:
+            self._not_full.notify_all()
+        return batch
 
     def _write_taken(self, batch: list[Row], *, replay: bool = True) -> None:
         """Deliver rows taken from the queue and count them finished; never raises."""
@@ -241,9 +265,7 @@ class AccessLogWriter:
                 continue
             self._linger()
             with self._lock:
-                batch = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
-                if self._full_waiters:
-                    self._not_full.notify_all()
+                batch = self._take(self.batch_size)
             if batch:
                 self._write_taken(batch)
 
@@ -257,7 +279,15 @@ class AccessLogWriter:
             return
         if self._submitted - self._finished >= self._wake_at:
             return
-        self._wake.wait(self.linger_seconds)
+        if not self._inline_now():
+            self._wake.wait(self.linger_seconds)
+            return
+        # Inline: the requests write; sweep only rows left once they stop coming (twice
+        # the linger old), checking at that pace and no oftener.
+        while self._queue and not self._closing and self._finished >= self._flush_target and self._inline_now():
+            wait = self._oldest_at + 2 * self.linger_seconds - time.monotonic()
+            if wait <= 0 or self._wake.wait(max(wait, self.linger_seconds)):
+                return
 
     def _deliver(self, batch: list[Row], *, replay: bool = True) -> None:
         if time.monotonic() >= self._down_until:
@@ -329,71 +359,3 @@ class AccessLogWriter:
                 missing = not_stored(conn, rows)
                 if missing:
                     self._inserter.insert(conn, missing)
-
-    # -- the spool -------------------------------------------------------------------
-    def _spool(self, batch: Iterable[Row]) -> None:
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        lines = "".join(json.dumps(spool.to_json(row), ensure_ascii=False) + "\n" for row in batch)
-        with self._spool_lock:
-            while True:
-                with open(self._spool_file, "a", encoding="utf-8") as f:
-                    fcntl.flock(f, fcntl.LOCK_EX)
-                    if not spool.still_named(f, self._spool_file):
-                        continue  # a replay claimed (renamed) it after we opened it: open anew
-                    f.write(lines)
-                    f.flush()
-                    os.fsync(f.fileno())
-                    break
-        self.stats["spooled"] += lines.count("\n")
-
-    def _spool_pending(self) -> bool:
-        return self.spool_dir.is_dir() and any(spool.bound_files(self.spool_dir, self.spool_tag))
-
-    def replay_spool(self) -> int:
-        """Replay this database's spool files now, unless another thread of this process
-        is at it (``flask privacy worker`` calls it on schedule); never raises. Returns
-        how many events were moved into the database."""
-        if os.getpid() != self._pid:
-            self._reset()
-        before = self.stats["replayed"]
-        self._try_replay()
-        return self.stats["replayed"] - before
-
-    def _try_replay(self) -> None:
-        """Replay unless another thread of this process is at it; never raise."""
-        if not self._replay_lock.acquire(blocking=False):
-            return
-        try:
-            self._replay_spool()
-        except Exception:  # a replay problem must not fail a request or the thread
-            log.exception("privacy writer failed to replay the spool")
-        finally:
-            self._replay_lock.release()
-
-    def _replay_spool(self) -> None:
-        """Move spooled events into the database; stop at the first failure."""
-        if time.monotonic() < self._down_until:
-            return
-        for path in sorted(spool.bound_files(self.spool_dir, self.spool_tag)):
-            claimed = spool.claimed_name(path)
-            try:
-                path.rename(claimed)  # atomic: only one process replays a file
-            except OSError:
-                continue
-            with open(claimed, "rb") as f:
-                # Wait for an append that had the file open before the rename; later
-                # appends see the file renamed and start a new one (see _spool).
-                fcntl.flock(f, fcntl.LOCK_EX)
-            rows = list(spool.read_spool(claimed))
-            try:
-                for start in range(0, len(rows), self.batch_size):
-                    self._insert(rows[start : start + self.batch_size], idempotent=True)
-            except SQLAlchemyError as exc:
-                # A fresh name: the old one may already name a new spool file of its writer.
-                claimed.rename(spool.new_name(self.spool_dir, self.spool_tag))
-                self._failed(exc, replaying=True)
-                return
-            self._written_again()
-            claimed.unlink()
-            self.stats["replayed"] += len(rows)
-            log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)
