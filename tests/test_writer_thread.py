@@ -85,19 +85,32 @@ def _stored(writer: AccessLogWriter) -> int:
         return int(conn.execute(select(func.count()).select_from(access_log)).scalar_one())
 
 
-def test_inline_requests_write_every_batch_and_never_wake_the_thread(tmp_path: Path) -> None:
+@pytest.mark.parametrize("request_threads", [1, 4])
+def test_inline_requests_write_every_batch_and_never_wake_the_thread(tmp_path: Path, request_threads: int) -> None:
     """Under steady load the thread is never made runnable: a thread woken while the
     request loop holds the GIL waits for it, woken in vain at every release (the
-    convoy of docs/benchmarks.md). The requests write the full batches themselves."""
+    convoy of docs/benchmarks.md). The requests write the full batches themselves,
+    also while other requests' batches are still being written."""
     writer, deliverers = _inline_writer(tmp_path, batch_size=100, linger_seconds=60)
     try:
+        wake = writer._wake = _CountingEvent()  # before the thread starts waiting on it
         writer.submit(_row(0))  # starts the thread, which settles into its sweep wait
         time.sleep(0.2)
-        wake = writer._wake = _CountingEvent()
-        for n in range(1, 2000):
-            writer.submit(_row(n))
+
+        def requests(first: int) -> None:
+            for n in range(first, 2000, request_threads):
+                writer.submit(_row(n))
+
+        threads = [
+            threading.Thread(target=requests, args=(1 + i,), name=f"request-{i}") for i in range(request_threads)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
         assert wake.setters == []
-        assert deliverers == ["MainThread"] * 20
+        assert len(deliverers) == 20
+        assert "privacy-writer" not in deliverers
         assert _stored(writer) == 2000
         assert writer.flush(timeout=10)
     finally:

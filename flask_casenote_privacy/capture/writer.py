@@ -138,13 +138,12 @@ class AccessLogWriter(Spooling):
             if len(queue) == 1:
                 self._oldest_at = time.monotonic()
             batch = self._take_inline_batch()
-            if batch is None and self._submitted - self._finished >= self._wake_at:
-                wake = True  # a full batch (or, inline, one the requests may not write)
-            else:
-                # The writer waits for a first row and lingers; inline, it is not woken
-                # at all while requests write: a thread made runnable while the request
-                # loop holds the GIL waits for it, and is woken in vain at every release.
-                wake = len(queue) == 1 and not self._inline_now()
+            # The writer waits for a first row, or lingers until a batch is full. Inline,
+            # it is not woken at all while requests write (other requests' batches in
+            # flight included): a thread made runnable while the request loop holds the
+            # GIL waits for it, and is woken in vain at every release.
+            inline = batch is not None or self._inline_now()
+            wake = not inline and (len(queue) == 1 or self._submitted - self._finished >= self._wake_at)
         if wake and not self._wake.is_set():
             self._wake.set()
         if batch is not None:
