@@ -41,15 +41,21 @@ def test_request_overhead_runs_every_variant_and_stores_every_row() -> None:
     assert "| rows written / 600 memory requests | 1.00 | = 1 | PASS |" in out
 
 
-def test_server_benchmark_serves_both_apps_and_finds_every_row() -> None:
+@pytest.mark.parametrize("writer", ["thread", "inline"])
+def test_server_benchmark_serves_every_app_and_finds_every_row(writer: str) -> None:
+    """bare, the floor and capture behind gunicorn; every row of the floor's and
+    capture's is stored (with the threaded writer and with inline writes)."""
     pytest.importorskip("gunicorn")
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install wrk)")
-    out = _run("benchmarks/server.py", "--quick", "--no-check", timeout=300)
-    assert "| plain | bare |" in out
-    assert "| plain | capture |" in out
-    rows = next(line for line in out.splitlines() if "capture rows stored" in line)
-    assert rows.endswith("| PASS |"), out
+    extra = ("--inline",) if writer == "inline" else ()
+    out = _run("benchmarks/server.py", "--quick", "--no-check", *extra, timeout=300)
+    for variant in ("bare", "floor", "capture"):
+        assert f"| plain | {variant} |" in out
+    for variant in ("capture", "floor"):
+        rows = next(line for line in out.splitlines() if f"{variant} rows stored" in line)
+        assert rows.endswith("| PASS |"), out
+    assert "floor / bare throughput" in out
     assert "| spool files left | 0 | = 0 | PASS |" in out
 
 
