@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -152,3 +153,51 @@ def test_inline_rows_left_when_requests_stop_are_swept_by_the_thread(tmp_path: P
     finally:
         writer.close(timeout=10)
         writer._engine().dispose()
+
+
+def test_inline_after_a_failure_requests_leave_writing_to_the_thread_until_it_succeeds(tmp_path: Path) -> None:
+    """A request pays for an outage once, not once per retry window: after the
+    window the thread retries (and spools while the database is still down); only
+    once a write of the thread's succeeds do requests write batches again."""
+    good = create_engine(f"sqlite:///{tmp_path / 'privacy.sqlite'}")
+    metadata.create_all(good)
+    bad = create_engine(f"sqlite:////nonexistent-{uuid.uuid4().hex}/x.sqlite")
+    current = [bad]
+    writer = AccessLogWriter(
+        lambda: current[0], tmp_path / "spool", batch_size=3, retry_seconds=0.2, linger_seconds=0.05, inline=True
+    )
+    attempts: list[str] = []  # who asked for a connection, for each write tried
+    insert = writer._insert
+
+    def spy(rows: list[dict[str, object]], *, idempotent: bool = False) -> None:
+        attempts.append(threading.current_thread().name)
+        insert(rows, idempotent=idempotent)
+
+    writer._insert = spy  # type: ignore[method-assign]
+    try:
+        for n in range(3):
+            writer.submit(_row(n))  # the third fills the batch: this request tries, and fails
+        assert attempts == ["MainThread"]
+        time.sleep(0.3)  # the retry window has passed; the database is still down
+        for n in range(3, 9):
+            writer.submit(_row(n))
+        assert writer.flush(timeout=10)
+        assert attempts.count("MainThread") == 1  # no request tried again
+        assert "privacy-writer" in attempts  # the thread did, and spooled
+        assert writer.stats["written"] == 0
+        current[0] = good  # the server is back
+        time.sleep(0.3)
+        writer.submit(_row(9))
+        assert writer.flush(timeout=10)
+        assert writer.stats["written"] >= 1  # the thread's write succeeded...
+        before = attempts.count("MainThread")
+        for n in range(10, 13):
+            writer.submit(_row(n))
+        assert attempts.count("MainThread") == before + 1  # ...so requests write again
+        assert writer.flush(timeout=10)
+        writer.replay_spool()
+        assert _stored(writer) == 13
+    finally:
+        writer.close(timeout=10)
+        good.dispose()
+        bad.dispose()

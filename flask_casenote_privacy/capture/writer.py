@@ -103,6 +103,7 @@ class AccessLogWriter(Spooling):
         self._oldest_at = 0.0  # monotonic time the oldest queued row arrived (about)
         self._down_until = 0.0  # monotonic time before which the database is not retried
         self._schema_missing = False  # said once; cleared when a write succeeds again
+        self._failing = False  # a write failed, and none has succeeded since
         self._spool_file = spool.new_name(self.spool_dir, self.spool_tag)
         self._closing = False
         self.stats = {"written": 0, "spooled": 0, "replayed": 0}
@@ -151,9 +152,9 @@ class AccessLogWriter(Spooling):
 
     def _inline_now(self) -> bool:
         """Requests write batches: inline, while the database is believed up. After a
-        failure, and until the tables exist, the thread alone writes: a request never
-        waits on an outage twice."""
-        return self.inline and not self._schema_missing and time.monotonic() >= self._down_until
+        failed write the thread alone writes (and retries) until one succeeds again: a
+        request never waits on an outage twice, nor on a server still down."""
+        return self.inline and not self._failing
 
     def _take_inline_batch(self) -> list[Row] | None:
         """Inline, a batch for the submitting request to write itself: a full one, or
@@ -306,6 +307,7 @@ class AccessLogWriter(Spooling):
         """After a failed write: no retry for a while, and say why (an outage once per
         failed batch, as before; a missing schema once until it is there)."""
         self._down_until = time.monotonic() + self.retry_seconds
+        self._failing = True
         if not isinstance(exc, _TablesMissing):
             if not replaying:
                 log.warning("privacy database unreachable, spooling access events: %s", type(exc).__name__)
@@ -326,6 +328,7 @@ class AccessLogWriter(Spooling):
         )
 
     def _written_again(self) -> None:
+        self._failing = False
         if self._schema_missing:
             self._schema_missing = False
             log.info("privacy database %s has its tables now", self.database.render_as_string(hide_password=True))
