@@ -46,3 +46,19 @@ def add_routes(app: Flask, subject_header: str = "X-Test-Subject") -> None:
     @privacy.subject_loader
     def subject() -> str | None:
         return request.headers.get(subject_header)
+
+
+def record_deliverers(writer: Any) -> list[str]:
+    """Spy on an AccessLogWriter: the names of the threads that deliver its batches,
+    one per batch, in order."""
+    import threading
+
+    names: list[str] = []
+    deliver = writer._deliver
+
+    def spy(batch: list[dict[str, Any]], *, replay: bool = True) -> None:
+        names.append(threading.current_thread().name)
+        deliver(batch, replay=replay)
+
+    writer._deliver = spy
+    return names

@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL
 
 from flask_casenote_privacy.capture.writer import AccessLogWriter
 from flask_casenote_privacy.storage.tables import access_log, metadata
-from tests.helpers import access_rows, add_routes
+from tests.helpers import access_rows, add_routes, record_deliverers
 
 RETRY = 0.2  # PRIVACY_WRITER_RETRY_SECONDS in these tests
 
@@ -614,14 +614,7 @@ def test_by_default_a_full_batch_is_written_by_the_thread_not_the_request(
     with app.app_context():
         writer = app.extensions["privacy"]._state().writer
     writer.linger_seconds = 60.0
-    writers: list[str] = []
-    deliver = writer._deliver
-
-    def spy(batch: list[dict[str, Any]], *, replay: bool = True) -> None:
-        writers.append(threading.current_thread().name)
-        deliver(batch, replay=replay)
-
-    writer._deliver = spy  # type: ignore[method-assign]
+    writers = record_deliverers(writer)
     _search(app, 5)
     rows = _wait_for_replay(app, 5, timeout=20)
     _assert_exactly_once(rows, 5)

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, func, select
 
 from flask_casenote_privacy.capture.writer import AccessLogWriter
 from flask_casenote_privacy.storage.tables import access_log, metadata
+from tests.helpers import record_deliverers
 
 
 def _row(n: int) -> dict[str, object]:
@@ -70,15 +71,7 @@ def _inline_writer(tmp_path: Path, **options: object) -> tuple[AccessLogWriter, 
     engine = create_engine(f"sqlite:///{tmp_path / 'privacy.sqlite'}")
     metadata.create_all(engine)
     writer = AccessLogWriter(lambda: engine, tmp_path / "spool", inline=True, **options)  # type: ignore[arg-type]
-    deliverers: list[str] = []
-    deliver = writer._deliver
-
-    def spy(batch: list[dict[str, object]], *, replay: bool = True) -> None:
-        deliverers.append(threading.current_thread().name)
-        deliver(batch, replay=replay)
-
-    writer._deliver = spy  # type: ignore[method-assign]
-    return writer, deliverers
+    return writer, record_deliverers(writer)
 
 
 def _stored(writer: AccessLogWriter) -> int:
