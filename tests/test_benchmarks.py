@@ -81,3 +81,34 @@ def test_partition_purge_benchmark_runs_small() -> None:
     assert "| expired rows left | 0 | = 0 | PASS |" in out
     assert next(line for line in out.splitlines() if line.startswith("| ledger sum |")).endswith("| PASS |")
     assert "partitions dropped: 6;" in out
+
+
+def test_request_overhead_counts_a_local_database_servers_cpu() -> None:
+    """On PostgreSQL the naive INSERT's cost is mostly the server's: the CPU clock
+    counts the local server's processes, and grows when the server works."""
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from request_overhead import server_cpu_reader
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    read, counted = server_cpu_reader(None)
+    assert read() == 0.0 and "SQLite" in counted
+    read, counted = server_cpu_reader("postgresql+psycopg://u@db.example.com/x")
+    assert read() == 0.0 and "not counted" in counted
+    server = os.environ.get("PRIVACY_TEST_POSTGRESQL_URL")
+    if not server:
+        pytest.skip("PRIVACY_TEST_POSTGRESQL_URL is not set")
+    read, counted = server_cpu_reader(server)
+    assert "postgres" in counted
+    engine = create_engine(server)
+    try:
+        before = read()
+        with engine.connect() as conn:  # ~0.2 s of server CPU
+            conn.execute(text("SELECT count(*) FROM generate_series(1, 3000000)")).scalar()
+        assert read() - before >= 0.05
+    finally:
+        engine.dispose()
