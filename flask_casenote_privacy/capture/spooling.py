@@ -40,7 +40,8 @@ class Spooling:
     _reset: Callable[[], None]
     _insert: Callable[..., None]  # (rows, *, idempotent=False)
     _failed: Callable[..., None]  # (exc, *, replaying=False)
-    _written_again: Callable[[], None]
+    _written_again: Callable[[int], None]  # (begun_after: the failures counted when the write began)
+    _failures: int
 
     def _spool(self, batch: Iterable[Row]) -> None:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +97,7 @@ class Spooling:
                 # appends see the file renamed and start a new one (see _spool).
                 fcntl.flock(f, fcntl.LOCK_EX)
             rows = list(spool.read_spool(claimed))
+            begun_after = self._failures
             try:
                 for start in range(0, len(rows), self.batch_size):
                     self._insert(rows[start : start + self.batch_size], idempotent=True)
@@ -104,7 +106,7 @@ class Spooling:
                 claimed.rename(spool.new_name(self.spool_dir, self.spool_tag))
                 self._failed(exc, replaying=True)
                 return
-            self._written_again()
+            self._written_again(begun_after)
             claimed.unlink()
             self.stats["replayed"] += len(rows)
             log.info("privacy writer replayed %d spooled access events from %s", len(rows), path.name)

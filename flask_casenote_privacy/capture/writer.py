@@ -103,7 +103,8 @@ class AccessLogWriter(Spooling):
         self._oldest_at = 0.0  # monotonic time the oldest queued row arrived (about)
         self._down_until = 0.0  # monotonic time before which the database is not retried
         self._schema_missing = False  # said once; cleared when a write succeeds again
-        self._failing = False  # a write failed, and none has succeeded since
+        self._failing = False  # a write failed, and none begun since has succeeded
+        self._failures = 0  # failed writes so far: a write begun before the last one proves nothing
         self._spool_file = spool.new_name(self.spool_dir, self.spool_tag)
         self._closing = False
         self.stats = {"written": 0, "spooled": 0, "replayed": 0}
@@ -154,7 +155,7 @@ class AccessLogWriter(Spooling):
         """Requests write batches: inline, while the database is believed up. After a
         failed write the thread alone writes (and retries) until one succeeds again: a
         request never waits on an outage twice, nor on a server still down."""
-        return self.inline and not self._failing
+        return self.inline and not self._failing and time.monotonic() >= self._down_until
 
     def _take_inline_batch(self) -> list[Row] | None:
         """Inline, a batch for the submitting request to write itself: a full one, or
@@ -162,7 +163,7 @@ class AccessLogWriter(Spooling):
         queue = self._queue
         if not self._inline_now():
             return None
-        if len(queue) < self.batch_size and time.monotonic() - self._oldest_at < self.linger_seconds:
+        if len(queue) < self._wake_at and time.monotonic() - self._oldest_at < self.linger_seconds:
             return None
         return self._take(self.batch_size)
 
@@ -170,7 +171,7 @@ class AccessLogWriter(Spooling):
         """Up to ``most`` rows off the queue (the caller holds ``_lock``)."""
         queue = self._queue
         batch = [queue.popleft() for _ in range(min(len(queue), most))]
-        if queue:  # those left came after the batch's: no older than now
+        if queue:  # their arrival is not kept: counted from now, they wait at most one linger more
             self._oldest_at = time.monotonic()
         if self._full_waiters:
             self._not_full.notify_all()
@@ -182,6 +183,15 @@ class AccessLogWriter(Spooling):
             self._deliver(batch, replay=replay)
         except Exception:
             log.exception("privacy writer failed to deliver %d access events", len(batch))
+        except BaseException:
+            # The process is being stopped mid-write (a worker's timeout, SystemExit):
+            # spool the batch (replayed idempotently, had it been committed) and go on
+            # stopping.
+            try:
+                self._spool(batch)
+            except Exception:
+                log.exception("privacy writer could not spool %d access events", len(batch))
+            raise
         finally:
             with self._done:
                 self._finished += len(batch)
@@ -247,6 +257,9 @@ class AccessLogWriter(Spooling):
                     if self._finished >= self._submitted and not queue:
                         self._thread = None
                         return
+                    if not queue:  # a request's inline batch is still being written
+                        self._done.wait(0.05)
+                        continue
             if not queue:
                 wait = self.retry_seconds if self._spool_pending() else self.idle_seconds
                 self._wake.clear()
@@ -288,12 +301,15 @@ class AccessLogWriter(Spooling):
             wait = self._oldest_at + 2 * self.linger_seconds - time.monotonic()
             if wait <= 0 or self._wake.wait(max(wait, self.linger_seconds)):
                 return
+            if self._spool_pending():  # requests never replay: under steady load, the thread does
+                self._try_replay()
 
     def _deliver(self, batch: list[Row], *, replay: bool = True) -> None:
         if time.monotonic() >= self._down_until:
+            begun_after = self._failures
             try:
                 self._insert(batch)
-                self._written_again()
+                self._written_again(begun_after)
                 with self._lock:  # requests and the thread both deliver
                     self.stats["written"] += len(batch)
                 if replay and self._spool_pending():
@@ -308,6 +324,7 @@ class AccessLogWriter(Spooling):
         failed batch, as before; a missing schema once until it is there)."""
         self._down_until = time.monotonic() + self.retry_seconds
         self._failing = True
+        self._failures += 1
         if not isinstance(exc, _TablesMissing):
             if not replaying:
                 log.warning("privacy database unreachable, spooling access events: %s", type(exc).__name__)
@@ -327,8 +344,10 @@ class AccessLogWriter(Spooling):
             self.spool_tag,
         )
 
-    def _written_again(self) -> None:
-        self._failing = False
+    def _written_again(self, begun_after: int) -> None:
+        """A write begun when ``_failures`` was ``begun_after`` succeeded."""
+        if begun_after == self._failures:
+            self._failing = False
         if self._schema_missing:
             self._schema_missing = False
             log.info("privacy database %s has its tables now", self.database.render_as_string(hide_password=True))
