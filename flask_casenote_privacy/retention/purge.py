@@ -148,8 +148,11 @@ def _classes_present(conn: Connection, target: _Target) -> list[str]:
     return found
 
 
-def _class_where(target: _Target, retention: str) -> list[Any]:
-    return [] if target.fixed_class is not None else [target.table.c.retention == retention]
+def _class_where(target: _Target, retention: str, t: Any = None) -> list[Any]:
+    """The rows of class ``retention`` in ``target``'s table (or ``t``, one of its partitions)."""
+    if target.fixed_class is not None:
+        return []
+    return [(target.table if t is None else t).c.retention == retention]
 
 
 def _expired_classes(conn: Connection, target: _Target, now: datetime, wanted: set[str] | None) -> list[str]:
@@ -171,7 +174,7 @@ def _batch_delete(
     key = t.c.nonce if target.table is token_uses else t.c.id
     if place is not None:  # one partition of it (PostgreSQL), its columns typed as the parent's
         t = table(place, *(column(c.name, c.type) for c in (t.c.retention, t.c.expires_at)))
-    where = [t.c.expires_at <= now, *([t.c.retention == retention] if target.fixed_class is None else [])]
+    where = [t.c.expires_at <= now, *_class_where(target, retention, t)]
     if conn.dialect.name in ("mysql", "mariadb"):
         stmt = delete(t).where(*where).with_dialect_options(mysql_limit=batch_size)
     elif conn.dialect.name == "postgresql":
