@@ -39,6 +39,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -171,6 +172,7 @@ def install_floor(
     ``query``, the stored and logged path keeps the query string."""
     logger = structlog.get_logger("bench.floor")
     rows: list[dict[str, Any]] = []
+    lock = threading.Lock()  # a threaded server's request threads share ``rows``
     purposes = ["security", "user_protection"]
 
     @app.before_request
@@ -204,23 +206,24 @@ def install_floor(
             status=response.status_code,
             duration_ms=duration,
         )
-        rows.append(
-            {
-                "event_id": event_id,
-                "occurred_at": now,
-                "retention": "access_log",
-                "expires_at": expires,
-                "subject": None,
-                "ip": req.remote_addr,
-                "method": req.method,
-                "path": path,
-                "status": response.status_code,
-                "duration_ms": duration,
-                "purposes": "security,user_protection",
-                **extra,
-            }
-        )
-        if every is not None and len(rows) >= every:
+        row = {
+            "event_id": event_id,
+            "occurred_at": now,
+            "retention": "access_log",
+            "expires_at": expires,
+            "subject": None,
+            "ip": req.remote_addr,
+            "method": req.method,
+            "path": path,
+            "status": response.status_code,
+            "duration_ms": duration,
+            "purposes": "security,user_protection",
+            **extra,
+        }
+        with lock:
+            rows.append(row)
+            full = every is not None and len(rows) >= every
+        if full:
             write()
         return response
 
@@ -231,10 +234,13 @@ def install_floor(
 
     def write() -> None:
         # Plain code's cheapest multi-row INSERT: one statement, straight to the driver.
-        if not rows:
+        with lock:
+            batch = rows[:]
+            rows.clear()
+        if not batch:
             return
         params: list[Any] = []
-        for row in rows:
+        for row in batch:
             for name in columns:
                 value = row[name]
                 if isinstance(value, datetime):
@@ -252,8 +258,7 @@ def install_floor(
                 width = len(columns)
                 conn.exec_driver_sql(head + one, [tuple(params[i : i + width]) for i in range(0, len(params), width)])
             else:
-                conn.exec_driver_sql(head + ", ".join([one] * len(rows)), tuple(params))
-        rows.clear()
+                conn.exec_driver_sql(head + ", ".join([one] * len(batch)), tuple(params))
 
     return write
 
@@ -361,8 +366,13 @@ def server_cpu_reader(url: str | None) -> tuple[Callable[[], float], str]:
     # A backend's command line: "postgres: <user> <database> <client> <state>".
     marker = f" {parsed.database} ".encode() if backend == "postgresql" else b""
 
+    seen: dict[str, int] = {}  # task -> its CPU ns at the last reading
+    total = [0]
+
     def read() -> float:
-        total = 0
+        # Monotonic: each task adds what it used since the last reading (a new one, all
+        # it used), so a backend that exits between two readings takes nothing back.
+        now: dict[str, int] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -372,10 +382,14 @@ def server_cpu_reader(url: str | None) -> tuple[Callable[[], float], str]:
                 if marker and marker not in (entry / "cmdline").read_bytes().replace(b"\0", b" "):
                     continue
                 for task in (entry / "task").iterdir():
-                    total += int((task / "schedstat").read_text().split()[0])
+                    now[f"{entry.name}/{task.name}"] = int((task / "schedstat").read_text().split()[0])
             except OSError:  # gone meanwhile
                 continue
-        return total / 1e9
+        # (a reused task id starts again from 0: all it used is new)
+        total[0] += sum(ns - seen.get(task, 0) if ns >= seen.get(task, 0) else ns for task, ns in now.items())
+        seen.clear()
+        seen.update(now)
+        return total[0] / 1e9
 
     counted = f"{parsed.database}'s backends" if marker else "/".join(names)
     return read, f"plus the local server's CPU ({counted}: its work for each variant)"

@@ -15,8 +15,9 @@ by a Jinja template (``render_template``, compiled once per worker):
   its marker), structlog configured as a production service (JSON lines to
   ``/dev/null``, the privacy processors in the chain).
 
-Each app runs under ``gunicorn -w 2`` (sync workers), once with ``--preload``
-and once without. For each mode the servers are started, warmed up, then
+Each app runs under ``gunicorn -w 2`` (sync workers; ``--worker-threads N``:
+gthread workers of N request threads each), once with ``--preload`` and once
+without. For each mode the servers are started, warmed up, then
 driven alternately (bare, floor, capture, bare, ...) by ``wrk --latency``
 for ``--rounds`` runs of ``--duration`` seconds each, so that load from
 anything else on the machine falls on both alike. Printed: requests per second,
@@ -36,7 +37,8 @@ Install wrk from Debian (``apt-get install wrk``); gunicorn comes with the
 
     python benchmarks/server.py [--duration 5] [--rounds 3] [--connections 8]
                                 [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                                [--events both|database|log] [--inline] [--quick] [--no-check]
+                                [--events both|database|log] [--inline] [--worker-threads 4]
+                                [--quick] [--no-check]
 
 Exit status 1 when a target is missed (unless ``--no-check``) or a row is
 missing. See docs/benchmarks.md.
@@ -233,12 +235,16 @@ class PrivacyDatabase:
 class Server:
     """One gunicorn serving one variant."""
 
-    def __init__(self, variant: str, preload: bool, env: dict[str, str], work: Path, workers: int) -> None:
+    def __init__(
+        self, variant: str, preload: bool, env: dict[str, str], work: Path, workers: int, worker_threads: int = 0
+    ) -> None:
         self.variant = variant
         self.port = free_port()
         self.log = work / f"gunicorn-{variant}-{'preload' if preload else 'plain'}.log"
         args = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}"]
         args += ["--pythonpath", str(HERE), "--log-level", "warning"]
+        if worker_threads:  # gthread: a pool of request threads per worker, beside capture's writer
+            args += ["-k", "gthread", "--threads", str(worker_threads)]
         if preload:
             args.append("--preload")
         args.append("server:create_app()")
@@ -355,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--worker-threads", type=int, default=0, metavar="N", help="gthread workers of N request threads (0: sync)"
+    )
     parser.add_argument("--modes", default="preload,plain", help="comma-separated: preload, plain")
     parser.add_argument("--events", choices=("both", "database", "log"), help="PRIVACY_ACCESS_EVENTS of capture")
     parser.add_argument("--inline", action="store_true", help="PRIVACY_WRITER_INLINE = True for capture")
@@ -390,9 +399,10 @@ def main(argv: list[str] | None = None) -> int:
         floor_log.create(engine)
         engine.dispose()
 
+        workers = f"gthread workers of {args.worker_threads} threads" if args.worker_threads else "sync workers"
         print(
             f"flask-casenote-privacy behind gunicorn: GET /cases (one query, 20 rows, Jinja), "
-            f"{args.workers} sync workers, wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s "
+            f"{args.workers} {workers}, wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s "
             f"x {args.rounds} rounds per app, interleaved; capture database {database.url.get_backend_name()}, "
             f"access events to {args.events or 'both (default)'}, inline writes {args.inline}"
         )
@@ -405,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         table: list[str] = []
         for mode in modes:
             preload = mode == "preload"
-            servers = {v: Server(v, preload, env, work, args.workers) for v in VARIANTS}
+            servers = {v: Server(v, preload, env, work, args.workers, args.worker_threads) for v in VARIANTS}
             try:
                 for server in servers.values():
                     server.wait()
