@@ -57,6 +57,7 @@ from flask_casenote_privacy.storage.tables import access_log, destructions
 MIN_RATIO = 20.0  # DELETE time / partition purge time
 MAX_LOCK_MS = 100.0  # longest wait of capture's insert behind the purge's locks
 MAX_P99_FACTOR = 2.0  # capture's request p99 during the purge / idle
+CAPTURE_RATE = 400.0  # requests a second, about 40 % of one core here: room for the purge beside it
 WARM_UP = 500  # capture's requests before it is timed (their rows are stored too)
 START = datetime(2026, 1, 1)
 NOW = datetime(2026, 7, 2, tzinfo=timezone.utc)  # 6 whole months and the first day of July
@@ -109,11 +110,12 @@ class Inserter(threading.Thread):
         return sorted(s for t, s in self.samples if start <= t < end)
 
 
-def serve_capture(url: str, base: str, out: str, ready: Any, stop: Any) -> None:
+def serve_capture(url: str, base: str, out: str, rate: float, ready: Any, stop: Any) -> None:
     """In a process of its own: a capture app on the partitioned log (defaults: the
     threaded writer, the ``casenote`` policy, the production structlog chain into
-    ``/dev/null``) serving requests back to back until ``stop``; each request's
-    (wall-clock start, seconds) go to ``out``, once every row is written."""
+    ``/dev/null``) serving ``rate`` requests a second until ``stop``; each request's
+    (wall-clock start, seconds from when it was due) go to ``out``, once every row is
+    written."""
     from request_overhead import configure_structlog
 
     configure_structlog(open(os.devnull, "w"))  # noqa: SIM115 - for the process's life
@@ -132,11 +134,19 @@ def serve_capture(url: str, base: str, out: str, ready: Any, stop: Any) -> None:
     for _ in range(WARM_UP):
         client.get("/search?q=law", headers=headers)
     samples: list[str] = []
+    interval = 1.0 / rate
     ready.set()
+    due = time.perf_counter()
     while not stop.is_set():
-        at, started = time.time(), time.perf_counter()
+        # Open loop, at a fixed rate: each request's latency counts from when it was
+        # due, so a stall also counts for the requests it held back (as wrk2 does).
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        at = time.time()
         client.get("/search?q=law", headers=headers)
-        samples.append(f"{at:.6f} {time.perf_counter() - started:.6f}")
+        samples.append(f"{at:.6f} {time.perf_counter() - due:.6f}")
+        due += interval
     privacy.flush()
     privacy.close()
     Path(out).write_text("\n".join(samples))
@@ -145,13 +155,13 @@ def serve_capture(url: str, base: str, out: str, ready: Any, stop: Any) -> None:
 class CaptureProcess:
     """:func:`serve_capture` in a process of its own (its GIL is not the purge's)."""
 
-    def __init__(self, url: URL, base: Path) -> None:
+    def __init__(self, url: URL, base: Path, rate: float) -> None:
         context = multiprocessing.get_context("spawn")
         self.out = base / "capture-latencies.txt"
         self.ready, self._stop = context.Event(), context.Event()
         self.process = context.Process(
             target=serve_capture,
-            args=(url.render_as_string(hide_password=False), str(base), str(self.out), self.ready, self._stop),
+            args=(url.render_as_string(hide_password=False), str(base), str(self.out), rate, self.ready, self._stop),
         )
         self.process.start()
         if not self.ready.wait(120):
@@ -192,14 +202,23 @@ class LockTimer:
 
     def __init__(self, engine: Engine) -> None:
         self.drops: list[float] = []
-        self.transactions: list[float] = []
+        self.transactions: list[tuple[float, str]] = []  # (seconds, its first statement)
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "before_cursor_execute", self._execute)
 
     def _begin(self, conn: Any) -> None:
-        conn.info["t_begin"] = time.perf_counter()
+        # A connection kept for several transactions (the batched DELETE): the previous
+        # one ended by now (its commit, then a little Python before this begin).
+        now = time.perf_counter()
+        previous = conn.info.get("t_begin")
+        if previous is not None:
+            self.transactions.append((now - previous, conn.info.get("t_first", "")))
+        conn.info["t_begin"] = now
+        conn.info["t_first"] = None
 
     def _execute(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if conn.info.get("t_first") is None and not statement.lstrip().upper().startswith("SET"):
+            conn.info["t_first"] = " ".join(statement.split())[:70]
         if statement.lstrip().upper().startswith("DROP TABLE"):
             conn.info["t_drop"] = time.perf_counter()
 
@@ -209,9 +228,10 @@ def timed_commits(engine: Engine, timer: LockTimer) -> None:
     def _checkin(dbapi_connection: Any, record: Any) -> None:
         now = time.perf_counter()
         begun = record.info.pop("t_begin", None)
+        first = record.info.pop("t_first", None) or ""
         dropped = record.info.pop("t_drop", None)
         if begun is not None:
-            timer.transactions.append(now - begun)
+            timer.transactions.append((now - begun, first))
         if dropped is not None:
             timer.drops.append(now - dropped)
 
@@ -236,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--database-url", required=True, help="a PostgreSQL server database (scratch copies beside it)")
+    parser.add_argument(
+        "--capture-rate", type=float, default=CAPTURE_RATE, help="requests a second the capture app serves"
+    )
     parser.add_argument("--no-check", action="store_true")
     args = parser.parse_args(argv)
     url = make_url(args.database_url)
@@ -260,7 +283,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
     n = args.rows
-    print(f"partition purge vs DELETE: {n:,} rows over 12 months, {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"partition purge vs DELETE: {n:,} rows over 12 months, {os.cpu_count()} CPUs; capture serving "
+        f"{args.capture_rate:g} requests/s from its own process all along",
+        flush=True,
+    )
     app, privacy = app_for(part, base)
     engine = privacy.services.databases.main
     ensure_partitions(engine, START.replace(tzinfo=timezone.utc), months_ahead=12)
@@ -282,7 +309,7 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
         expired = conn.execute(select(func.count()).select_from(access_log).where(access_log.c.expires_at <= NOW))
         n_expired = int(expired.scalar_one())
 
-    capture = CaptureProcess(part, base)
+    capture = CaptureProcess(part, base, args.capture_rate)
     inserter = Inserter(make_engine(part))
     inserter.start()
     idle_wall = time.time()
@@ -353,6 +380,7 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
     ratio_vacuum = sum(flat_s.values()) / purge_s
     longest_drop = max(timer.drops, default=0.0) * 1000
     p99_idle, p99_during = pct(idle, 0.99), pct(during, 0.99)
+    longest = max(timer.transactions, default=(0.0, ""))
     print()
     print("| the partitioned log's users | idle | during DELETE + VACUUM of the other copy | during the purge |")
     print("|---|---:|---:|---:|")
@@ -371,7 +399,7 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
         f"\npartitions dropped: {months_dropped}; WAL written: DELETE + VACUUM {wal['delete'] / 2**20:,.0f} MiB, "
         f"partition purge {wal['purge'] / 2**20:,.0f} MiB (both include the inserter's); "
         f"longest DROP statement to commit {longest_drop:.0f} ms; longest purge transaction "
-        f"{max(timer.transactions, default=0) * 1000:.0f} ms; ledger methods: {methods}"
+        f"{longest[0] * 1000:.0f} ms ({longest[1]} ...); ledger methods: {methods}"
     )
     print(
         f"whole purge vs DELETE of the same rows: {ratio_all:.1f}x; "
