@@ -198,9 +198,11 @@ def pct(values: list[float], q: float) -> float:
 
 class LockTimer:
     """On the purge's engine: the longest DROP-to-commit span (the parent's ACCESS
-    EXCLUSIVE lock) and the longest transaction."""
+    EXCLUSIVE lock) and the longest transaction, while ``active`` (the purge; not the
+    benchmark's own counting afterwards)."""
 
     def __init__(self, engine: Engine) -> None:
+        self.active = True
         self.drops: list[float] = []
         self.transactions: list[tuple[float, str]] = []  # (seconds, its first statement)
         event.listen(engine, "begin", self._begin)
@@ -210,13 +212,17 @@ class LockTimer:
         # A connection kept for several transactions (the batched DELETE): the previous
         # one ended by now (its commit, then a little Python before this begin).
         now = time.perf_counter()
-        previous = conn.info.get("t_begin")
+        previous = conn.info.pop("t_begin", None)
+        if not self.active:
+            return
         if previous is not None:
             self.transactions.append((now - previous, conn.info.get("t_first", "")))
         conn.info["t_begin"] = now
         conn.info["t_first"] = None
 
     def _execute(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not self.active:
+            return
         if conn.info.get("t_first") is None and not statement.lstrip().upper().startswith("SET"):
             conn.info["t_first"] = " ".join(statement.split())[:70]
         if statement.lstrip().upper().startswith("DROP TABLE"):
@@ -230,6 +236,8 @@ def timed_commits(engine: Engine, timer: LockTimer) -> None:
         begun = record.info.pop("t_begin", None)
         first = record.info.pop("t_first", None) or ""
         dropped = record.info.pop("t_drop", None)
+        if not timer.active:
+            return
         if begun is not None:
             timer.transactions.append((now - begun, first))
         if dropped is not None:
@@ -355,6 +363,7 @@ def run(args: argparse.Namespace, part: URL, flat: URL, base: Path) -> int:
         drop_s = time.perf_counter() - started
         rest = purge(privacy.services, now=NOW, executor="benchmark")  # the boundary month, the report
         purge_end = time.perf_counter()
+    timer.active = False
     walls["purge"] = (purge_wall, time.time())
     purge_s = purge_end - started
     during = inserter.window(started, purge_end)
