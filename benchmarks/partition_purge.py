@@ -1,5 +1,5 @@
 """PostgreSQL: the partition purge against a DELETE of the same rows, with capture
-inserting all along (issue 15, point 4).
+serving all along (issue 15, point 4).
 
 Two scratch databases beside the one given (``<db>_part``, ``<db>_flat``) get the
 same N access-log rows, generated server-side (``generate_series``) with expiries
@@ -13,13 +13,17 @@ At ``now`` = 2026-07-15 (a little over half the rows expired, 6 whole months and
 half a boundary month): first ``DELETE FROM privacy_access_log WHERE expires_at <=
 now`` on ``_flat``, then ``purge(services, now=now)`` on ``_part`` (drops 6
 partitions, batched DELETE in July). During each, and for a few seconds before
-(idle), a thread inserts one access-log row per transaction into ``_part`` (a live
-month), as capture does; its latencies give p99 idle vs during the purge.
+(idle), a capture app in a process of its own serves ``--capture-rate`` requests a
+second on ``_part`` (its rows in a live month; each request timed from when it was
+due): its request p99 idle vs during the purge is the target. A thread also inserts
+one access-log row per transaction into ``_part`` (a live month): its longest insert
+is the lock check, its p99 is printed for reference.
 
-Reported: both times and their ratio; the inserter's p50/p99/max idle and during
-the purge; the longest time the purge held the parent's ACCESS EXCLUSIVE lock
-(from each DROP statement to its commit) and its longest transaction; the rows
-left and the ledger sum. Exit 1 on a missed target unless ``--no-check``.
+Reported: both times and their ratio; capture's requests and the inserter's
+inserts, p50/p99/max, idle and during each; the longest time the purge held the
+parent's ACCESS EXCLUSIVE lock (from each DROP statement to its commit) and its
+longest transaction; the rows left, the ledger sum, and capture's rows against the
+requests it served. Exit 1 on a missed target unless ``--no-check``.
 
     python benchmarks/partition_purge.py --rows 10000000 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/privacy_bench
