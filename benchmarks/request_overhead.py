@@ -355,7 +355,9 @@ def server_cpu_reader(url: str | None) -> tuple[Callable[[], float], str]:
     processes on this machine (0 for SQLite, which runs in this process, and for a
     server elsewhere), and what it counts, for the header. Read from each task's
     ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds: ``stat``'s ticks are 10 ms,
-    too coarse for a chunk); on PostgreSQL only the backends of this database."""
+    too coarse for a chunk); on PostgreSQL only the backends of this database. A task
+    counts while it lives: what one uses after the last reading before it exits is
+    lost (the benchmark's backends are pooled, alive from start to end)."""
     if url is None:
         return (lambda: 0.0), "SQLite runs in this process"
     parsed = make_url(url)
