@@ -119,8 +119,8 @@ def serve_capture(url: str, base: str, out: str, rate: float, ready: Any, stop: 
     """In a process of its own: a capture app on the partitioned log (defaults: the
     threaded writer, the ``casenote`` policy, the production structlog chain into
     ``/dev/null``) serving ``rate`` requests a second until ``stop``; each request's
-    (wall-clock start, seconds from when it was due) go to ``out``, once every row is
-    written."""
+    (when it was due, on the wall clock; seconds from then to its response) go to
+    ``out``, once every row is written."""
     from request_overhead import configure_structlog
 
     configure_structlog(open(os.devnull, "w"))  # noqa: SIM115 - for the process's life
