@@ -136,6 +136,7 @@ class DemoServer:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_default_sigint,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -160,6 +161,16 @@ class DemoServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=timeout)
+
+
+def _default_sigint() -> None:
+    """In the server's process, before it starts: SIGINT neither ignored nor blocked,
+    whatever the test runner's process left (both are inherited across exec), so that
+    ``stop()`` raises KeyboardInterrupt there and its writer drains at exit. In the full
+    suite the server used to outlast ``stop()``'s 15 s and be killed; alone it stops
+    in under a second."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @pytest.fixture(scope="module")
