@@ -121,19 +121,11 @@ def serve_capture(url: str, base: str, out: str, rate: float, ready: Any, stop: 
     ``/dev/null``) serving ``rate`` requests a second until ``stop``; each request's
     (when it was due, on the wall clock; seconds from then to its response) go to
     ``out``, once every row is written."""
-    from request_overhead import configure_structlog
+    from request_overhead import capture_app, configure_structlog
 
     configure_structlog(open(os.devnull, "w"))  # noqa: SIM115 - for the process's life
-    app = Flask("bench_partition_capture", instance_path=str(Path(base) / "capture"))
-    app.config.update(
-        SECRET_KEY="benchmark secret key, not for production",
-        PRIVACY_EXTERNAL_URL="http://127.0.0.1",
-        PRIVACY_DATABASE_URI=url,
-        PRIVACY_ARCHIVE_DATABASE_URI=f"sqlite:///{Path(base) / 'capture-archive.sqlite'}",
-        PRIVACY_SPOOL_DIR=str(Path(base) / "capture-spool"),
-    )
-    app.add_url_rule("/search", view_func=lambda: "results for your query")
-    privacy = Privacy(app, clock=lambda: CAPTURE_CLOCK)
+    archive = f"sqlite:///{Path(base) / 'capture-archive.sqlite'}"
+    app, privacy = capture_app(url, archive, Path(base) / "capture", clock=lambda: CAPTURE_CLOCK)
     client = app.test_client()
     headers = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0"}
     for _ in range(WARM_UP):

@@ -102,7 +102,12 @@ def bare_app(name: str = "bench_bare") -> Flask:
 
 
 def capture_app(
-    database_url: str, archive_url: str, instance: Path, events: str = "both", inline: bool = False
+    database_url: str,
+    archive_url: str,
+    instance: Path,
+    events: str = "both",
+    inline: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[Flask, Privacy]:
     app = Flask(f"bench_capture_{events}", instance_path=str(instance))
     app.config.update(
@@ -115,7 +120,7 @@ def capture_app(
         PRIVACY_WRITER_INLINE=inline,
     )
     app.add_url_rule("/search", view_func=search)
-    privacy = Privacy(app)
+    privacy = Privacy(app, clock=clock)
     with app.app_context():
         privacy.upgrade()
     return app, privacy
